@@ -1,0 +1,79 @@
+// From the compiled policy to what each enforcement point needs: a member's WireGuard peers and a
+// node's firewall. Pure: the components feed it resolved keys and addresses.
+import { CompiledPolicy, PortRange, inboundAllows } from "./policy";
+import { FirewallSpec } from "./render/nftables";
+import { WireGuardInterface, WireGuardPeer } from "./render/wireguard";
+
+export interface MemberFacts {
+    name: string;
+    address: string;
+    publicKey: string;
+    endpoint?: string;
+    listenPort?: number;
+    behindNat: boolean;
+}
+
+/** The key of the pre-shared key shared by two members: the same whichever side asks. */
+export function pairName(a: string, b: string): string {
+    return a < b ? `${a}--${b}` : `${b}--${a}`;
+}
+
+export function wireGuardInterfaceFor(
+    policy: CompiledPolicy,
+    self: MemberFacts,
+    privateKey: string,
+    prefixLength: number,
+    mtu: number,
+    facts: Map<string, MemberFacts>,
+    presharedKeys: Map<string, string>,
+): WireGuardInterface {
+    const peers: WireGuardPeer[] = policy.peers[self.name].map((peerName) => {
+        const peer = facts.get(peerName)!;
+        const psk = presharedKeys.get(pairName(self.name, peerName));
+        if (!psk) throw new Error(`no pre-shared key for ${pairName(self.name, peerName)}`);
+        return {
+            name: peerName,
+            publicKey: peer.publicKey,
+            presharedKey: psk,
+            address: peer.address,
+            endpoint: peer.endpoint,
+            behindNat: peer.behindNat,
+        };
+    });
+    return {
+        privateKey,
+        addressCidr: `${self.address}/${prefixLength}`,
+        listenPort: self.listenPort,
+        mtu,
+        behindNat: self.behindNat,
+        peers,
+    };
+}
+
+export interface FirewallOptions {
+    wgInterface: string;
+    wgPort: number;
+    sshPort: number;
+    sshBootstrapSources: string[];
+    meshPing: boolean;
+    forwardPolicy: "drop" | "accept";
+    logDrops: boolean;
+}
+
+export function firewallSpecFor(policy: CompiledPolicy, node: string, addresses: Map<string, string>, opts: FirewallOptions): FirewallSpec {
+    const meshAllows: { source: string; port: PortRange }[] = [];
+    for (const { port, sources } of inboundAllows(policy, node)) {
+        // SSH has a set of its own so that the bootstrap switch touches one place.
+        if (port.proto === "tcp" && port.first === opts.sshPort && port.last === opts.sshPort) continue;
+        for (const s of sources) meshAllows.push({ source: addresses.get(s)!, port });
+    }
+    const sshMembers = new Set(policy.sshSources[node] ?? []);
+    for (const a of policy.allows) {
+        if (a.to === node && a.port.proto === "tcp" && a.port.first <= opts.sshPort && opts.sshPort <= a.port.last) sshMembers.add(a.from);
+    }
+    return {
+        ...opts,
+        sshMeshSources: [...sshMembers].map((m) => addresses.get(m)!).sort(),
+        meshAllows,
+    };
+}

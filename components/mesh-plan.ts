@@ -1,0 +1,89 @@
+// Everything about a mesh that is known before any resource exists: validated members, addresses
+// and the compiled policy. MeshNetwork calls this first, so bad input fails the preview with
+// nothing registered.
+import { allocateAddresses } from "./addressing";
+import { CompiledPolicy, PolicyExpectations, PolicyMember, PolicyRule, checkExpectations, compilePolicy } from "./policy";
+import { DEFAULT_MTU } from "./render/wireguard";
+import {
+    ValidationError, checkEndpoint, checkInterfaceName, checkName, checkPort, checkPositiveInt, checkTag, checkUnique, parseCidr,
+} from "./validate";
+
+export const DEFAULT_WG_PORT = 51820;
+
+/** The fields of a node or operator peer that the plan reads (endpoints may still be unknown). */
+export interface MemberSpec {
+    name: string;
+    tags?: string[];
+    endpoint?: unknown;
+    listenPort?: number;
+    behindNat?: boolean;
+    address?: string;
+    management?: boolean;
+}
+
+export interface MeshPlanInput {
+    cidr: string;
+    nodes: MemberSpec[];
+    operators?: MemberSpec[];
+    rules: PolicyRule[];
+    expect?: PolicyExpectations;
+    mtu?: number;
+    interfaceName?: string;
+}
+
+export interface PlannedMember extends PolicyMember {
+    address: string;
+    /** UDP port it listens on; operator peers listen on none. */
+    listenPort?: number;
+    behindNat: boolean;
+}
+
+export interface MeshPlan {
+    cidr: string;
+    prefixLength: number;
+    mtu: number;
+    interfaceName: string;
+    members: PlannedMember[];
+    policy: CompiledPolicy;
+}
+
+function planMember(field: string, spec: MemberSpec, kind: "node" | "operator"): Omit<PlannedMember, "address"> {
+    if (typeof spec !== "object" || spec === null) throw new ValidationError(field, spec, "expected an object with at least a name");
+    const name = checkName(`${field}.name`, spec.name);
+    if (spec.tags !== undefined && !Array.isArray(spec.tags)) throw new ValidationError(`${field}.tags`, spec.tags, "expected a list of tags");
+    const tags = (spec.tags ?? []).map((t, i) => checkTag(`${field}.tags[${i}]`, t));
+    // Plain endpoints are checked now; outputs (known only at deploy time) when they resolve.
+    if (typeof spec.endpoint === "string") checkEndpoint(`${field}.endpoint`, spec.endpoint);
+    if (kind === "node") {
+        return {
+            name, tags, kind,
+            management: spec.management ?? false,
+            listenPort: checkPort(`${field}.listenPort`, spec.listenPort ?? DEFAULT_WG_PORT),
+            behindNat: spec.behindNat ?? false,
+        };
+    }
+    if (spec.listenPort !== undefined) throw new ValidationError(`${field}.listenPort`, spec.listenPort, "operator peers do not listen; remove it");
+    // An operator peer without an endpoint dials out, so it sits behind NAT as far as peers care.
+    return { name, tags, kind, management: spec.management ?? true, behindNat: spec.endpoint === undefined };
+}
+
+export function planMesh(input: MeshPlanInput): MeshPlan {
+    const cidr = parseCidr("cidr", input.cidr);
+    if (!Array.isArray(input.nodes) || input.nodes.length === 0) {
+        throw new ValidationError("nodes", input.nodes, "the mesh needs at least one node");
+    }
+    const operators = input.operators ?? [];
+    const mtu = checkPositiveInt("mtu", input.mtu ?? DEFAULT_MTU, 9000);
+    if (mtu < 1280) throw new ValidationError("mtu", mtu, "must be at least 1280, the IPv6 minimum");
+    const interfaceName = checkInterfaceName("interfaceName", input.interfaceName ?? "wg0");
+    const partial = [
+        ...input.nodes.map((n, i) => planMember(`nodes[${i}]`, n, "node")),
+        ...operators.map((o, i) => planMember(`operators[${i}]`, o, "operator")),
+    ];
+    checkUnique("nodes/operators", partial.map((m) => m.name), "member");
+    const addresses = allocateAddresses(cidr.text, [...input.nodes, ...operators], "cidr");
+    const members = partial.map((m) => ({ ...m, address: addresses.get(m.name)! }));
+    const policy = compilePolicy(members, input.rules);
+    checkExpectations(policy, input.rules, input.expect);
+    return { cidr: cidr.text, prefixLength: cidr.prefix, mtu, interfaceName, members, policy };
+}
