@@ -24,12 +24,12 @@ export function wireGuardInterfaceFor(
     privateKey: string,
     prefixLength: number,
     mtu: number,
-    facts: Map<string, MemberFacts>,
-    presharedKeys: Map<string, string>,
+    facts: Record<string, MemberFacts>,
+    presharedKeys: Record<string, string>,
 ): WireGuardInterface {
     const peers: WireGuardPeer[] = policy.peers[self.name].map((peerName) => {
-        const peer = facts.get(peerName)!;
-        const psk = presharedKeys.get(pairName(self.name, peerName));
+        const peer = facts[peerName];
+        const psk = presharedKeys[pairName(self.name, peerName)];
         if (!psk) throw new Error(`no pre-shared key for ${pairName(self.name, peerName)}`);
         return {
             name: peerName,

@@ -92,16 +92,15 @@ export class MeshNetwork extends pulumi.ComponentResource {
         const endpoints = Object.fromEntries(plan.members.map((m) => [m.name,
             pulumi.output(specs.get(m.name)!.endpoint).apply((e) => (e === undefined ? undefined : checkEndpoint(`${m.name}.endpoint`, e)))]));
         const facts = pulumi.all([pulumi.all(endpoints), pulumi.all(publicKeys)]).apply(([eps, pubs]) =>
-            new Map<string, MemberFacts>(plan.members.map((m) => [m.name, {
+            Object.fromEntries(plan.members.map((m): [string, MemberFacts] => [m.name, {
                 name: m.name, address: m.address, publicKey: pubs[m.name], endpoint: eps[m.name],
                 listenPort: m.listenPort, behindNat: m.behindNat,
             }])));
-        const pskMap = pulumi.all(psks).apply((o) => new Map(Object.entries(o)));
 
         this.members = {};
         for (const m of plan.members) {
-            const config = pulumi.secret(pulumi.all([facts, pskMap, privateKeys[m.name]]).apply(([f, keys, priv]) =>
-                renderWireGuardConfig(wireGuardInterfaceFor(plan.policy, f.get(m.name)!, priv, plan.prefixLength, plan.mtu, f, keys))));
+            const config = pulumi.secret(pulumi.all([facts, pulumi.all(psks), privateKeys[m.name]]).apply(([f, keys, priv]) =>
+                renderWireGuardConfig(wireGuardInterfaceFor(plan.policy, f[m.name], priv, plan.prefixLength, plan.mtu, f, keys))));
             this.members[m.name] = { ...m, publicKey: publicKeys[m.name], config, endpoint: specs.get(m.name)!.endpoint };
         }
         this.registerOutputs({ addresses: this.addresses, publicKeys });

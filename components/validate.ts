@@ -148,14 +148,14 @@ export function checkHost(field: string, value: unknown): string {
 
 // Printable ASCII without the characters that end or escape a value in the formats we write
 // (nginx, shell, openssl's DN syntax): quotes, backslash, ; { } # $ ` and the DN separators , + = / < >.
-const DN_VALUE = /^[A-Za-z0-9 ._@()-]{1,64}$/;
+const DN_VALUE = /^[A-Za-z0-9]([A-Za-z0-9 ._@()-]{0,62}[A-Za-z0-9.)])?$/;
 
 /** One value of a certificate subject (CN, O, OU). */
 export function checkDnValue(field: string, value: unknown): string {
     const s = requireString(field, value);
-    if (!DN_VALUE.test(s) || s.startsWith(" ") || s.endsWith(" ")) {
+    if (!DN_VALUE.test(s)) {
         throw new ValidationError(field, value,
-            "use 1-64 characters: ASCII letters, digits, spaces (not at the ends) and . _ @ ( ) -");
+            "use 1-64 characters: ASCII letters, digits, spaces and . _ @ ( ) -, starting with a letter or digit");
     }
     return s;
 }

@@ -1,0 +1,84 @@
+// Every value that reaches a config file or a shell, fed a corpus of hostile values: each must be
+// refused during preview, before any resource is registered, with an error naming the field.
+import test from "ava";
+import { installMocks } from "../helpers/mocks";
+
+const recorded = installMocks();
+import { InternalCA } from "../../components/internal-ca";
+import { MeshNetwork, MeshNetworkArgs } from "../../components/mesh-network";
+import { renderSshdConfig } from "../../components/render/sshd";
+
+const HOSTILE: string[] = [
+    "db; rm -rf /", "db && reboot", "$(reboot)", "`id`", "db|nc", "a\nPostUp = curl evil", "a\rb", "a\u0000b",
+    "\"quoted\"", "'single'", "back\\slash", "semi;", "{brace}", "}", "#comment", "tab\there", " spaced", "trailing ",
+    "x".repeat(300), "dЬ", "аpp", "db\u200b", "ｄｂ", "é", "../../etc/passwd", "*", "", "-leading",
+];
+
+function baseArgs(): MeshNetworkArgs {
+    return {
+        cidr: "10.77.0.0/24",
+        nodes: [{ name: "app", tags: ["web"], endpoint: "198.51.100.7:51820" }, { name: "db" }],
+        operators: [{ name: "laptop" }],
+        rules: [{ from: "tag:web", to: "db", ports: ["tcp/5432"] }],
+    };
+}
+
+type Mutation = [field: RegExp, apply: (a: MeshNetworkArgs, v: string) => void];
+const MESH_FIELDS: Mutation[] = [
+    [/nodes\[0\]\.name/, (a, v) => { a.nodes[0].name = v; }],
+    [/nodes\[0\]\.tags\[0\]/, (a, v) => { a.nodes[0].tags = [v]; }],
+    [/nodes\[0\]\.endpoint/, (a, v) => { a.nodes[0].endpoint = `${v}:51820`; }],
+    [/\.address/, (a, v) => { a.nodes[1].address = v; }],
+    [/operators\[0\]\.name/, (a, v) => { a.operators![0].name = v; }],
+    [/^cidr/, (a, v) => { a.cidr = v; }],
+    [/rules\[0\]\.from/, (a, v) => { a.rules[0].from = v === "*" ? "tag:*" : v; }],
+    [/rules\[0\]\.to/, (a, v) => { a.rules[0].to = v === "*" ? "tag:*" : v; }],
+    [/rules\[0\]\.ports\[0\]/, (a, v) => { a.rules[0].ports = [`tcp/${v}`]; }],
+    [/interfaceName/, (a, v) => { a.interfaceName = v; }],
+];
+
+test("every hostile value in every mesh field is refused before any resource exists", (t) => {
+    let n = 0;
+    for (const [field, mutate] of MESH_FIELDS) {
+        for (const value of HOSTILE) {
+            const args = baseArgs();
+            mutate(args, value);
+            const before = recorded.length;
+            const err = t.throws(() => new MeshNetwork(`hostile-${n++}`, args), undefined, `${field} <- ${JSON.stringify(value)}`);
+            t.regex(err?.message ?? "", field, `${field} <- ${JSON.stringify(value)}: ${err?.message}`);
+            t.is(recorded.length, before, `a resource was registered for ${field} <- ${JSON.stringify(value)}`);
+        }
+    }
+});
+
+test("every hostile value in certificate fields is refused before any resource exists", (t) => {
+    const ca = new InternalCA("hostile-ca");
+    for (const value of HOSTILE) {
+        const before = recorded.length;
+        t.throws(() => new InternalCA("corp", { commonName: value }), { message: /commonName/ }, JSON.stringify(value));
+        t.throws(() => new InternalCA("corp", { organization: value }), { message: /organization/ }, JSON.stringify(value));
+        t.throws(() => ca.issueServerCertificate("web", { dnsNames: [value] }), { message: /dnsNames\[0\]/ }, JSON.stringify(value));
+        t.throws(() => ca.issueServerCertificate("web", { ipAddresses: [value] }), { message: /ipAddresses\[0\]/ }, JSON.stringify(value));
+        t.throws(() => ca.issueClientCertificate(value), { message: /certificate name/ }, JSON.stringify(value));
+        t.is(recorded.length, before);
+    }
+});
+
+test("hostile sshd user names are refused", (t) => {
+    for (const value of HOSTILE) {
+        t.throws(() => renderSshdConfig({ allowUsers: [value], permitRootLogin: "no" }), { message: /allowUsers\[0\]/ }, JSON.stringify(value));
+    }
+});
+
+test("the error names the field, shows the value escaped and says the rule", (t) => {
+    const args = baseArgs();
+    args.nodes[0].name = "db\nPostUp = curl evil";
+    t.throws(() => new MeshNetwork("msg", args), {
+        message: 'nodes[0].name: "db\\nPostUp = curl evil" is not valid: use 1-32 characters: lowercase ASCII letters, digits and \'-\', starting with a letter, not ending with \'-\'',
+    });
+});
+
+test("the untouched base arguments are accepted (the corpus test is not vacuous)", (t) => {
+    t.notThrows(() => new MeshNetwork("hostile-ok", baseArgs()));
+    t.notThrows(() => new InternalCA("hostile-ok-ca", { commonName: "Corp Root CA", organization: "Corp AS" }));
+});
