@@ -1,0 +1,31 @@
+// Throwaway network namespaces for tests that need the real kernel (nft, wireguard-go).
+// Each is removed in t.teardown, also when the test fails.
+import { ExecFileSyncOptions, execFileSync } from "child_process";
+import { randomBytes } from "crypto";
+
+// Absolute paths: npm puts node_modules/.bin first on PATH, and a JavaScript package there is also called `nft`.
+export const NFT = "/usr/sbin/nft";
+export const IP = "/usr/sbin/ip";
+
+export function run(cmd: string, args: string[], opts: ExecFileSyncOptions = {}): string {
+    return execFileSync(cmd, args, { encoding: "utf8", stdio: ["pipe", "pipe", "pipe"], ...opts }) as string;
+}
+
+export interface Teardown {
+    teardown(fn: () => void): void;
+}
+
+/** Creates a namespace and registers its removal; returns its name. */
+export function scratchNamespace(t: Teardown, prefix = "ztt"): string {
+    const name = `${prefix}-${randomBytes(4).toString("hex")}`;
+    run(IP, ["netns", "add", name]);
+    t.teardown(() => {
+        try { run(IP, ["netns", "del", name]); } catch { /* already gone */ }
+    });
+    run(IP, ["-n", name, "link", "set", "lo", "up"]);
+    return name;
+}
+
+export function inNamespace(ns: string, cmd: string, args: string[], opts: ExecFileSyncOptions = {}): string {
+    return run(IP, ["netns", "exec", ns, cmd, ...args], opts);
+}

@@ -1,0 +1,53 @@
+// Rendered wg-quick configs, taken apart by the real `wg-quick strip` and loaded with `wg setconf`
+// into a wireguard-go interface inside a throwaway namespace.
+import test from "ava";
+import { spawn } from "child_process";
+import { randomBytes } from "crypto";
+import { mkdtempSync, rmSync, writeFileSync } from "fs";
+import { tmpdir } from "os";
+import { join } from "path";
+import { renderWireGuardConfig } from "../../components/render/wireguard";
+import { clampPrivateKey, publicKeyOf } from "../../components/wireguard-keys";
+import { IP, inNamespace, run, scratchNamespace } from "../helpers/netns";
+
+const key = () => clampPrivateKey(randomBytes(32).toString("base64"));
+
+async function wireguardGo(t: any, ns: string, iface: string): Promise<void> {
+    // Foreground mode keeps the pid ours to end; deleting the link also stops it.
+    const child = spawn(IP, ["netns", "exec", ns, "wireguard-go", "-f", iface], { stdio: "ignore", env: { ...process.env, WG_PROCESS_FOREGROUND: "1" } });
+    t.teardown(() => { if (child.exitCode === null) child.kill("SIGTERM"); });
+    for (let i = 0; i < 50; i++) {
+        try { inNamespace(ns, "wg", ["show", iface]); return; } catch { await new Promise((r) => setTimeout(r, 100)); }
+    }
+    throw new Error("wireguard-go did not create the interface");
+}
+
+test("wg-quick strip + wg setconf load the rendered config; wg shows the same peers", async (t) => {
+    const ns = scratchNamespace(t);
+    const iface = `ztw${randomBytes(3).toString("hex")}`;
+    const priv = key();
+    const peers = ["app-1", "db"].map((name, i) => ({
+        name, publicKey: publicKeyOf(key()), presharedKey: randomBytes(32).toString("base64"),
+        address: `10.77.0.${10 + i}`, endpoint: `10.99.0.${10 + i}:51820`, behindNat: false,
+    }));
+    const config = renderWireGuardConfig({ privateKey: priv, addressCidr: "10.77.0.5/24", listenPort: 51820, mtu: 1420, behindNat: true, peers });
+    const dir = mkdtempSync(join(tmpdir(), "zt-wg-"));
+    t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+    writeFileSync(join(dir, `${iface}.conf`), config, { mode: 0o600 });
+    const stripped = run("wg-quick", ["strip", join(dir, `${iface}.conf`)]);
+    t.notRegex(stripped, /Address|MTU/);
+    writeFileSync(join(dir, "stripped.conf"), stripped, { mode: 0o600 });
+
+    await wireguardGo(t, ns, iface);
+    inNamespace(ns, "wg", ["setconf", iface, join(dir, "stripped.conf")]);
+    t.is(inNamespace(ns, "wg", ["show", iface, "public-key"]).trim(), publicKeyOf(priv));
+    t.is(inNamespace(ns, "wg", ["show", iface, "listen-port"]).trim(), "51820");
+    const dump = inNamespace(ns, "wg", ["show", iface, "dump"]).trim().split("\n").slice(1).map((l) => l.split("\t"));
+    t.deepEqual(dump.map(([pub, psk, endpoint, allowed, , , , keepalive]) => [pub, psk, endpoint, allowed, keepalive]).sort(),
+        peers.map((p) => [p.publicKey, p.presharedKey, p.endpoint, `${p.address}/32`, "25"]).sort());
+});
+
+test("a key with an injected line is refused by the renderer", (t) => {
+    t.throws(() => renderWireGuardConfig({ privateKey: key() + "\nPostUp = id", addressCidr: "10.77.0.5/24", mtu: 1420, behindNat: false, peers: [] }),
+        { message: /privateKey: not a WireGuard key/ });
+});
