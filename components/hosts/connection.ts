@@ -1,0 +1,30 @@
+// How ZeroTrustNode reaches a host. An `existing` host (a VPS) is just this, filled in by hand;
+// LabHost and KvmHost produce one.
+import * as pulumi from "@pulumi/pulumi";
+import { checkHost, checkPort, checkUserName } from "../validate";
+
+export interface HostConnection {
+    /** Underlay address or DNS name the deployer dials while bootstrapping. */
+    host: pulumi.Input<string>;
+    /** SSH port. Default: 22. */
+    port?: number;
+    /** Login user; zerotrust changes system files, so it logs in as root. Default: "root". */
+    user?: string;
+    /** OpenSSH private key of the deployer (secret). */
+    privateKey: pulumi.Input<string>;
+    /** The host's SSH public key ("ssh-ed25519 AAAA..."), pinned: no other key is accepted. */
+    hostKey: pulumi.Input<string>;
+    /** A resource that must exist before the host answers (the host's own creation). */
+    ready?: pulumi.Resource;
+}
+
+/** An existing host, reached by address, user, key and pinned host key. */
+export function existingHost(args: HostConnection): HostConnection {
+    if (typeof args.host === "string") checkHost("host", args.host);
+    if (args.port !== undefined) checkPort("port", args.port);
+    if (args.user !== undefined) checkUserName("user", args.user);
+    if (typeof args.hostKey === "string" && !/^(ssh-ed25519|ecdsa-sha2-nistp256|ssh-rsa) [A-Za-z0-9+/=]+( .*)?$/.test(args.hostKey.trim())) {
+        throw new Error(`hostKey: ${JSON.stringify(args.hostKey.slice(0, 40))} is not an OpenSSH public key; copy it from the host's /etc/ssh/ssh_host_ed25519_key.pub`);
+    }
+    return args;
+}

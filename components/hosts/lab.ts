@@ -1,0 +1,154 @@
+// Lab hosts: Linux network namespaces on one machine, each with its own mount namespace and
+// sshd, on an isolated bridge. The `dev` stack's hosts: the whole system on one machine, no cloud.
+import * as command from "@pulumi/command";
+import * as pulumi from "@pulumi/pulumi";
+import * as tls from "@pulumi/tls";
+import { execFileSync } from "child_process";
+import { assetPath } from "../assets";
+import { MeshNetwork } from "../mesh-network";
+import { ValidationError, checkIPv4, checkName, cidrContains, formatIPv4, parseCidr, parseIPv4 } from "../validate";
+import { HostConnection } from "./connection";
+import { routeOverlaps } from "./routes";
+
+const LAB_ROOT = "/var/lib/zerotrust-lab";
+
+function labCommand(script: string) {
+    const path = assetPath(`hosts/lab/${script}`);
+    return { create: `/bin/bash ${path} create`, delete: `/bin/bash ${path} delete` };
+}
+
+export interface LabNetworkArgs {
+    /** Underlay range of the lab bridge, IPv4 CIDR. Default: "10.213.7.0/24". */
+    subnet?: string;
+    /** Other ranges that must not be routed here either (the mesh range). Default: none. */
+    alsoUnrouted?: string[];
+}
+
+/** The lab's bridge. Refuses, during preview, a range the machine already routes. */
+export class LabNetwork extends pulumi.ComponentResource {
+    readonly bridge: string;
+    readonly subnet: string;
+    readonly prefixLength: number;
+    /** The machine's own address on the bridge: where lab hosts see the deployer come from. */
+    readonly gatewayAddress: string;
+    readonly labName: string;
+    readonly ready: pulumi.Resource;
+
+    constructor(name: string, args: LabNetworkArgs = {}, opts?: pulumi.ComponentResourceOptions) {
+        const labName = checkName("LabNetwork name", name);
+        if (labName.length > 8) throw new ValidationError("LabNetwork name", name, "use at most 8 characters (it names interfaces)");
+        const subnet = parseCidr("subnet", args.subnet ?? "10.213.7.0/24");
+        if (subnet.prefix > 28) throw new ValidationError("subnet", subnet.text, "use a /28 or larger");
+        const bridge = `ztbr-${labName}`;
+        const wanted = [subnet.text, ...(args.alsoUnrouted ?? [])];
+        const overlaps = routeOverlaps(execFileSync("ip", ["-4", "route", "show", "table", "all"], { encoding: "utf8" }),
+            wanted, [bridge, `zt-${labName}-op`]);
+        if (overlaps.length > 0) {
+            const o = overlaps[0];
+            throw new ValidationError(o.wanted === subnet.text ? "subnet" : "alsoUnrouted", o.wanted,
+                `overlaps ${o.route}, which this machine already routes via ${o.device || "a gateway"}; choose a range the machine does not route`);
+        }
+        super("zerotrust:lab:LabNetwork", name, {}, opts);
+        this.labName = labName;
+        this.bridge = bridge;
+        this.subnet = subnet.text;
+        this.prefixLength = subnet.prefix;
+        this.gatewayAddress = formatIPv4(subnet.network + 1);
+        this.ready = new command.local.Command(`${name}-bridge`, {
+            ...labCommand("network.sh"),
+            environment: { ZT_BRIDGE: bridge, ZT_GATEWAY_CIDR: `${this.gatewayAddress}/${subnet.prefix}` },
+        }, { parent: this });
+        this.registerOutputs({ bridge, subnet: this.subnet });
+    }
+
+    /** The address a host gets from its index: .10, .11, ... */
+    addressFor(index: number): string {
+        const subnet = parseCidr("subnet", this.subnet);
+        const address = subnet.network + 10 + index;
+        if (!cidrContains(subnet, address + 1)) throw new ValidationError("subnet", this.subnet, "is too small for this many lab hosts");
+        return formatIPv4(address);
+    }
+}
+
+export interface LabHostArgs {
+    network: LabNetwork;
+    /** Underlay address on the lab bridge. */
+    address: string;
+    /** OpenSSH public key allowed to log in as root. */
+    authorizedKey: pulumi.Input<string>;
+}
+
+/** One lab host: namespace, mount namespace, sshd with a host key that is a tracked resource. */
+export class LabHost extends pulumi.ComponentResource {
+    /** The connection a ZeroTrustNode takes (without the private key, which the caller holds). */
+    readonly connection: Omit<HostConnection, "privateKey">;
+    readonly namespace: string;
+    readonly address: string;
+    readonly hostPublicKey: pulumi.Output<string>;
+
+    constructor(name: string, args: LabHostArgs, opts?: pulumi.ComponentResourceOptions) {
+        const hostName = checkName("LabHost name", name);
+        const address = checkIPv4("address", args.address);
+        const subnet = parseCidr("subnet", args.network.subnet);
+        if (!cidrContains(subnet, parseIPv4(address)!)) throw new ValidationError("address", address, `must be inside the lab subnet ${subnet.text}`);
+        super("zerotrust:lab:LabHost", name, {}, opts);
+        const lab = args.network.labName;
+        this.namespace = `zt-${lab}-${hostName}`;
+        this.address = address;
+        const hostKey = new tls.PrivateKey(`${name}-host-key`, { algorithm: "ED25519" }, { parent: this });
+        this.hostPublicKey = hostKey.publicKeyOpenssh.apply((k) => k.trim());
+        const host = new command.local.Command(`${name}-namespace`, {
+            ...labCommand("host.sh"),
+            stdin: hostKey.privateKeyOpenssh,
+            environment: {
+                ZT_NS: this.namespace,
+                ZT_ROOT: `${LAB_ROOT}/${lab}/${hostName}`,
+                ZT_BRIDGE: args.network.bridge,
+                // veth names are at most 15 characters: a short hash of the namespace keeps them unique.
+                ZT_VETH: `ztv${shortHash(this.namespace)}`,
+                ZT_ADDRESS_CIDR: `${address}/${args.network.prefixLength}`,
+                ZT_AUTHORIZED_KEY: args.authorizedKey,
+            },
+        }, { parent: this, dependsOn: [args.network.ready] });
+        this.connection = {
+            host: address,
+            port: 22,
+            user: "root",
+            hostKey: this.hostPublicKey,
+            ready: host,
+        };
+        this.registerOutputs({ address, namespace: this.namespace, hostPublicKey: this.hostPublicKey });
+    }
+}
+
+function shortHash(s: string): string {
+    return require("crypto").createHash("sha256").update(s).digest("hex").slice(0, 10);
+}
+
+export interface LabOperatorArgs {
+    network: LabNetwork;
+    mesh: MeshNetwork;
+    /** The operator peer's name in the mesh. */
+    member: string;
+}
+
+/** This machine as a management peer of the lab mesh: a WireGuard interface in its own namespace. */
+export class LabOperator extends pulumi.ComponentResource {
+    readonly interfaceName: string;
+    readonly tunnel: command.local.Command;
+
+    constructor(name: string, args: LabOperatorArgs, opts?: pulumi.ComponentResourceOptions) {
+        const member = args.mesh.members[args.member];
+        if (!member || member.kind !== "operator") {
+            throw new ValidationError("member", args.member, "must name an operator peer of the mesh");
+        }
+        super("zerotrust:lab:LabOperator", name, {}, opts);
+        this.interfaceName = `zt-${args.network.labName}-op`;
+        this.tunnel = new command.local.Command(`${name}-tunnel`, {
+            ...labCommand("operator.sh"),
+            stdin: member.config,
+            environment: { ZT_IFACE: this.interfaceName, ZT_DIR: `${LAB_ROOT}/${args.network.labName}/operator` },
+        }, { parent: this, dependsOn: [args.network.ready] });
+        this.registerOutputs({ interfaceName: this.interfaceName });
+    }
+}

@@ -1,0 +1,89 @@
+#!/bin/bash
+# A lab host: a network namespace on the lab bridge with its own mount namespace (its own
+# /etc/ssh, /etc/wireguard, /etc/nginx, /etc/zerotrust, /var/lib/zerotrust and /run) and its own
+# sshd. Usage: host.sh create|delete. The SSH host key arrives on stdin (create).
+# Environment: ZT_NS, ZT_ROOT, ZT_BRIDGE, ZT_VETH, ZT_ADDRESS_CIDR, ZT_AUTHORIZED_KEY.
+set -euo pipefail
+umask 077
+
+stop_processes() {
+    # Every process in the namespace was started by this lab host: sshd, its sessions,
+    # wireguard-go, nginx. They are ended by pid.
+    local pids
+    pids="$(ip netns pids "$ZT_NS" 2>/dev/null || true)"
+    [ -n "$pids" ] || return 0
+    kill $pids 2>/dev/null || true
+    for _ in $(seq 50); do
+        pids="$(ip netns pids "$ZT_NS" 2>/dev/null || true)"
+        [ -n "$pids" ] || return 0
+        sleep 0.1
+    done
+    kill -9 $pids 2>/dev/null || true
+}
+
+case "$1" in
+create)
+    ip netns list | grep -qw "^$ZT_NS" || ip netns add "$ZT_NS"
+    if ! ip link show "$ZT_VETH" >/dev/null 2>&1; then
+        ip link add "$ZT_VETH" type veth peer name eth0 netns "$ZT_NS"
+    fi
+    ip link set "$ZT_VETH" master "$ZT_BRIDGE" up
+    ip -n "$ZT_NS" addr replace "$ZT_ADDRESS_CIDR" dev eth0
+    ip -n "$ZT_NS" link set eth0 up
+    ip -n "$ZT_NS" link set lo up
+
+    mkdir -p "$ZT_ROOT"/{etc/ssh/sshd_config.d,etc/ssh/authorized_keys,etc/wireguard,etc/zerotrust,var-lib-zerotrust}
+    [ -d "$ZT_ROOT/etc/nginx" ] || cp -a /etc/nginx "$ZT_ROOT/etc/nginx"
+    cat >"$ZT_ROOT/etc/ssh/ssh_host_ed25519_key"
+    chmod 600 "$ZT_ROOT/etc/ssh/ssh_host_ed25519_key"
+    ssh-keygen -y -f "$ZT_ROOT/etc/ssh/ssh_host_ed25519_key" >"$ZT_ROOT/etc/ssh/ssh_host_ed25519_key.pub"
+    printf '%s\n' "$ZT_AUTHORIZED_KEY" >"$ZT_ROOT/etc/ssh/authorized_keys/root"
+    chmod 755 "$ZT_ROOT/etc/ssh" "$ZT_ROOT/etc/ssh/authorized_keys" "$ZT_ROOT/etc/ssh/sshd_config.d"
+    chmod 644 "$ZT_ROOT/etc/ssh/authorized_keys/root"
+    cat >"$ZT_ROOT/etc/ssh/sshd_config" <<CONF
+# Lab host sshd. Drop-ins come first so that zerotrust's settings win.
+Include /etc/ssh/sshd_config.d/*.conf
+HostKey /etc/ssh/ssh_host_ed25519_key
+PidFile /run/sshd.pid
+AuthorizedKeysFile /etc/ssh/authorized_keys/%u
+PermitRootLogin prohibit-password
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+UsePAM no
+Subsystem sftp internal-sftp
+CONF
+    # Mount points on the machine for the per-host directories (empty there).
+    mkdir -p /var/lib/zerotrust /etc/zerotrust /etc/wireguard
+    if [ ! -s "$ZT_ROOT/sshd.pid" ] || ! kill -0 "$(cat "$ZT_ROOT/sshd.pid")" 2>/dev/null; then
+        # No fork along this chain (ip netns exec, unshare and bash all exec), so $! is sshd's pid.
+        ip netns exec "$ZT_NS" unshare --mount --propagation private /bin/bash -c '
+            set -e
+            mount --bind "$0/etc/ssh" /etc/ssh
+            mount --bind "$0/etc/wireguard" /etc/wireguard
+            mount --bind "$0/etc/nginx" /etc/nginx
+            mount --bind "$0/etc/zerotrust" /etc/zerotrust
+            mount --bind "$0/var-lib-zerotrust" /var/lib/zerotrust
+            mount -t tmpfs -o mode=755 tmpfs /run
+            mkdir -p /run/sshd
+            exec /usr/sbin/sshd -D -e -f /etc/ssh/sshd_config' "$ZT_ROOT" </dev/null >>"$ZT_ROOT/sshd.log" 2>&1 &
+        echo "$!" >"$ZT_ROOT/sshd.pid"
+    fi
+    for _ in $(seq 100); do
+        if ip netns exec "$ZT_NS" ss -ltnH 'sport = :22' | grep -q .; then
+            echo "lab host $ZT_NS at ${ZT_ADDRESS_CIDR%/*}"
+            exit 0
+        fi
+        kill -0 "$(cat "$ZT_ROOT/sshd.pid")" 2>/dev/null || break
+        sleep 0.1
+    done
+    echo "zerotrust lab: sshd in $ZT_NS did not start: $(tail -n 5 "$ZT_ROOT/sshd.log")" >&2
+    exit 1
+    ;;
+delete)
+    stop_processes
+    ip link del "$ZT_VETH" 2>/dev/null || true
+    ip netns del "$ZT_NS" 2>/dev/null || true
+    rm -rf "$ZT_ROOT"
+    echo "removed lab host $ZT_NS"
+    ;;
+esac

@@ -1,0 +1,30 @@
+#!/bin/bash
+# The machine running pulumi joins the lab mesh as a management peer: a WireGuard interface in
+# this machine's own namespace (wireguard-go where the kernel has no module).
+# Usage: operator.sh create|delete. The wg-quick config arrives on stdin (create).
+# Environment: ZT_IFACE, ZT_DIR.
+set -euo pipefail
+umask 077
+conf="$ZT_DIR/$ZT_IFACE.conf"
+case "$1" in
+create)
+    mkdir -p "$ZT_DIR/staging"
+    cat >"$ZT_DIR/staging/$ZT_IFACE.conf"
+    wg-quick strip "$ZT_DIR/staging/$ZT_IFACE.conf" >/dev/null
+    old_iface="$(grep -E '^(Address|MTU)' "$conf" 2>/dev/null | sort || true)"
+    mv -f "$ZT_DIR/staging/$ZT_IFACE.conf" "$conf"
+    if ip link show "$ZT_IFACE" >/dev/null 2>&1 && [ "$old_iface" = "$(grep -E '^(Address|MTU)' "$conf" | sort)" ]; then
+        wg syncconf "$ZT_IFACE" <(wg-quick strip "$conf")
+        # wg syncconf does not add routes; the mesh prefix route from Address covers every peer.
+    else
+        wg-quick down "$conf" >/dev/null 2>&1 || true
+        wg-quick up "$conf" >/dev/null 2>&1
+    fi
+    echo "operator interface $ZT_IFACE up"
+    ;;
+delete)
+    wg-quick down "$conf" >/dev/null 2>&1 || ip link del "$ZT_IFACE" 2>/dev/null || true
+    rm -rf "$ZT_DIR"
+    echo "removed operator interface $ZT_IFACE"
+    ;;
+esac

@@ -1,0 +1,73 @@
+// The apply driver: run by a local.Command on the machine that runs pulumi, with its request
+// (including secrets) on stdin. It applies one concern over one SSH connection, then confirms it
+// over a NEW connection on the management path; if that cannot be opened, the host rolls itself
+// back and this fails, so the resource fails and the next `pulumi up` tries again.
+import { Action, Concern, composeHostProgram, payloadToken } from "./script";
+import { SshTarget, runOverSsh } from "./ssh";
+
+export interface DriverRequest {
+    action: "apply" | "teardown";
+    concern: Concern;
+    vars: Record<string, string | number>;
+    files: Record<string, string>;
+    /** Where the change is made. */
+    connection: SshTarget;
+    /** Where the management path is after the change (default: the connection's host). */
+    confirmHost?: string;
+    rollbackSeconds: number;
+}
+
+function lastLine(s: string): string {
+    return s.trim().split("\n").pop() ?? "";
+}
+
+async function run(req: DriverRequest, action: Action, host: string): Promise<{ ok: boolean; out: string; err: string }> {
+    const token = payloadToken(req.concern, req.files);
+    const program = composeHostProgram({ concern: req.concern, action, token, rollbackSeconds: req.rollbackSeconds, vars: req.vars, files: req.files });
+    const r = await runOverSsh({ ...req.connection, host }, program);
+    return { ok: r.code === 0, out: lastLine(r.stdout), err: r.stderr.trim() };
+}
+
+const sleep = (s: number) => new Promise((r) => setTimeout(r, s * 1000));
+
+export async function drive(req: DriverRequest): Promise<string> {
+    const where = `${req.concern} on ${req.connection.host}`;
+    if (req.action === "teardown") {
+        const r = await run(req, "teardown", req.connection.host);
+        if (!r.ok) throw new Error(`removing ${where} failed: ${r.err || "ssh exited non-zero"}`);
+        return `${req.concern}: ${r.out}`;
+    }
+    const applied = await run(req, "apply", req.connection.host);
+    if (!applied.ok) throw new Error(`applying ${where} failed: ${applied.err || "ssh exited non-zero"}`);
+    if (applied.out === "unchanged") return `${req.concern}: unchanged`;
+
+    const confirmHost = req.confirmHost ?? req.connection.host;
+    const confirmed = await run(req, "confirm", confirmHost);
+    if (confirmed.ok) return `${req.concern}: applied and confirmed over a new connection to ${confirmHost}`;
+
+    // Locked out, or nearly: the host restores its previous state when the window ends.
+    await sleep(req.rollbackSeconds + 5);
+    const probe = await runOverSsh({ ...req.connection, host: confirmHost }, "echo reachable\n", 30);
+    const after = probe.code === 0 ? "it rolled back and answers again" : "it still does not answer";
+    throw new Error(`${where}: the change could not be confirmed over a new SSH connection to ${confirmHost} ` +
+        `(${confirmed.err || "connection failed"}); the host restored its previous ${req.concern} state after ` +
+        `${req.rollbackSeconds} s and ${after}. The change would have cut the management path: check the policy's management peers.`);
+}
+
+async function main(): Promise<void> {
+    let input = "";
+    for await (const chunk of process.stdin) input += chunk;
+    const req = JSON.parse(input) as DriverRequest;
+    if (process.argv[2] !== undefined && process.argv[2] !== req.action) {
+        // The command line names the action so that delete runs teardown with the same stdin.
+        req.action = process.argv[2] as DriverRequest["action"];
+    }
+    process.stdout.write(`${await drive(req)}\n`);
+}
+
+if (require.main === module) {
+    main().catch((e: Error) => {
+        process.stderr.write(`zerotrust: ${e.message}\n`);
+        process.exit(1);
+    });
+}

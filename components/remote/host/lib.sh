@@ -1,0 +1,153 @@
+# zerotrust host library: the apply protocol every concern follows.
+# Sent on stdin with the concern's script and payload; nothing secret is ever an argument.
+# A concern script defines: zt_targets (name -> path pairs), zt_validate, zt_activate, zt_verify,
+# zt_deactivate (teardown).
+ZT_STATE=/var/lib/zerotrust
+ZT_DIR="$ZT_STATE/$ZT_CONCERN"
+
+zt_log() { printf 'zerotrust %s: %s\n' "$ZT_CONCERN" "$*" >&2; }
+zt_has_systemd() { [ -d /run/systemd/system ]; }
+
+zt_target_of() { # name -> path
+    local name path
+    while read -r name path; do
+        [ "$name" = "$1" ] && { printf '%s\n' "$path"; return 0; }
+    done < <(zt_targets)
+    return 1
+}
+
+zt_stage_begin() {
+    mkdir -p "$ZT_DIR"
+    rm -rf "$ZT_DIR/staging"
+    mkdir -m 700 "$ZT_DIR/staging"
+}
+
+zt_stage_file() { cat >"$ZT_DIR/staging/$1"; }
+
+# Snapshot what is in place now, so a failed apply or an unconfirmed one can put it back.
+zt_snapshot() {
+    rm -rf "$ZT_DIR/previous"
+    mkdir -m 700 "$ZT_DIR/previous"
+    local name path
+    while read -r name path; do
+        if [ -e "$path" ]; then cp -p "$path" "$ZT_DIR/previous/$name"; else : >"$ZT_DIR/previous/$name.absent"; fi
+    done < <(zt_targets)
+}
+
+# Atomic swap: each file is written beside its target and renamed over it.
+zt_install_from() { # dir
+    local name path
+    while read -r name path; do
+        if [ -e "$1/$name.absent" ]; then rm -f "$path"; continue; fi
+        mkdir -p "$(dirname "$path")"
+        install -m 600 "$1/$name" "$path.zt-new"
+        mv -f "$path.zt-new" "$path"
+    done < <(zt_targets)
+}
+
+zt_unchanged() {
+    local name path
+    while read -r name path; do
+        [ -e "$path" ] && cmp -s "$ZT_DIR/staging/$name" "$path" || return 1
+    done < <(zt_targets)
+    [ ! -e "$ZT_DIR/armed" ]
+}
+
+zt_restore_previous() {
+    zt_install_from "$ZT_DIR/previous"
+    if [ -n "$(ls "$ZT_DIR/previous" | grep -v '\.absent$' || true)" ]; then zt_activate previous; else zt_deactivate; fi
+}
+
+# Rollback timer: unless a new connection confirms within the window, the host restores the
+# previous state by itself. The rollback script is this very library, frozen with its functions.
+zt_arm() {
+    printf '%s\n' "$ZT_TOKEN" >"$ZT_DIR/armed"
+    {
+        echo "#!/bin/bash"
+        declare -p ZT_CONCERN ZT_TOKEN ZT_STATE ZT_DIR ZT_ROLLBACK_SECONDS 2>/dev/null | sed 's/^declare -[a-z-]* /declare -g /'
+        declare -f
+        echo 'zt_rollback_if_armed'
+    } >"$ZT_DIR/rollback.sh"
+    chmod 700 "$ZT_DIR/rollback.sh"
+    if zt_has_systemd && command -v systemd-run >/dev/null; then
+        local unit="zerotrust-rollback-$ZT_CONCERN"
+        systemctl stop "$unit.timer" "$unit.service" >/dev/null 2>&1 || true
+        systemctl reset-failed "$unit.service" "$unit.timer" >/dev/null 2>&1 || true
+        systemd-run --quiet --unit "$unit" --on-active="${ZT_ROLLBACK_SECONDS}s" /bin/bash "$ZT_DIR/rollback.sh"
+    else
+        setsid bash -c "sleep $ZT_ROLLBACK_SECONDS; exec /bin/bash '$ZT_DIR/rollback.sh'" </dev/null >/dev/null 2>&1 &
+        echo "$!" >"$ZT_DIR/armed.pid"
+    fi
+    zt_log "rollback armed: $ZT_ROLLBACK_SECONDS s to confirm over a new connection"
+}
+
+zt_disarm_timer() {
+    if zt_has_systemd && command -v systemd-run >/dev/null; then
+        systemctl stop "zerotrust-rollback-$ZT_CONCERN.timer" >/dev/null 2>&1 || true
+    elif [ -s "$ZT_DIR/armed.pid" ]; then
+        kill -- "-$(cat "$ZT_DIR/armed.pid")" 2>/dev/null || true
+    fi
+    rm -f "$ZT_DIR/armed.pid"
+}
+
+zt_rollback_if_armed() {
+    [ -e "$ZT_DIR/armed" ] && [ "$(cat "$ZT_DIR/armed")" = "$ZT_TOKEN" ] || exit 0
+    zt_restore_previous
+    rm -f "$ZT_DIR/armed" "$ZT_DIR/armed.pid"
+    printf '%s rolled back %s: not confirmed within %ss\n' "$(date -u +%FT%TZ)" "$ZT_TOKEN" "$ZT_ROLLBACK_SECONDS" >>"$ZT_DIR/rollbacks.log"
+}
+
+zt_apply() {
+    if zt_unchanged && zt_verify 2>/dev/null; then
+        zt_log "unchanged"
+        echo "unchanged"
+        return 0
+    fi
+    zt_validate "$ZT_DIR/staging" || { zt_log "FAILED: validation refused the new $ZT_CONCERN config; nothing was changed"; exit 1; }
+    # A rollback still pending from an unconfirmed apply goes first: "previous" must be last good.
+    if [ -e "$ZT_DIR/armed" ]; then
+        zt_disarm_timer
+        zt_restore_previous
+        rm -f "$ZT_DIR/armed"
+    fi
+    zt_snapshot
+    zt_install_from "$ZT_DIR/staging"
+    if ! zt_activate new || ! zt_verify; then
+        zt_log "FAILED: applying or verifying the new $ZT_CONCERN config; restoring the previous one"
+        zt_restore_previous || zt_log "restoring the previous config failed too"
+        exit 1
+    fi
+    zt_arm
+    echo "applied"
+}
+
+zt_confirm() {
+    if [ ! -e "$ZT_DIR/armed" ]; then
+        if grep -q " rolled back $ZT_TOKEN" "$ZT_DIR/rollbacks.log" 2>/dev/null; then
+            zt_log "FAILED: the change was already rolled back (confirmation came too late)"; exit 1
+        fi
+        echo "confirmed"; return 0
+    fi
+    [ "$(cat "$ZT_DIR/armed")" = "$ZT_TOKEN" ] || { zt_log "FAILED: a different change ($(cat "$ZT_DIR/armed")) is pending"; exit 1; }
+    zt_disarm_timer
+    rm -f "$ZT_DIR/armed"
+    echo "confirmed"
+}
+
+zt_teardown() {
+    [ -e "$ZT_DIR/armed" ] && zt_disarm_timer
+    zt_deactivate
+    local name path
+    while read -r name path; do rm -f "$path"; done < <(zt_targets)
+    rm -rf "$ZT_DIR"
+    echo "removed"
+}
+
+zt_main() {
+    case "$ZT_ACTION" in
+        apply) zt_apply ;;
+        confirm) zt_confirm ;;
+        teardown) zt_teardown ;;
+        *) zt_log "unknown action $ZT_ACTION"; exit 2 ;;
+    esac
+}
