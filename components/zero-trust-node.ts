@@ -97,31 +97,39 @@ export class ZeroTrustNode extends pulumi.ComponentResource {
             host, port: args.connection.port ?? SSH_PORT, user, privateKey, hostKey,
         }));
 
-        const concerns: [Concern, pulumi.Input<Record<string, string>>, Record<string, string>][] = [
-            ["wireguard", mesh.configOf(member).apply((c) => ({ "wg.conf": c })), { ZT_IFACE: plan.interfaceName }],
-            ["firewall", { "firewall.nft": firewall }, {}],
-            ["ssh", { "sshd.conf": sshd }, {}],
-        ];
         // One concern at a time per host: each waits for the one before it.
         let previous: pulumi.Resource[] = [
             ...(args.connection.ready ? [args.connection.ready] : []),
             // Children do not inherit the component's dependsOn: pass plain resources on to the first command.
             ...[opts?.dependsOn].flat().filter((r): r is pulumi.Resource => pulumi.Resource.isInstance(r)),
         ];
-        for (const [concern, files, vars] of concerns) {
-            const request = pulumi.all([files, connection]).apply(([f, conn]): string => JSON.stringify({
-                action: "apply", concern, vars, files: f, connection: conn, rollbackSeconds,
+        const step = (resourceName: string, concern: Concern, files: pulumi.Input<Record<string, string>>, vars: Record<string, string>,
+            via: pulumi.Input<string>, extra: pulumi.CustomResourceOptions = {}) => {
+            // Connect via `via`; confirm on the management path, where the deployer must get in afterwards.
+            const request = pulumi.all([files, connection, via]).apply(([f, conn, host]): string => JSON.stringify({
+                action: "apply", concern, vars, files: f, connection: { ...conn, host }, confirmHost: conn.host, rollbackSeconds,
             } satisfies DriverRequest));
-            const cmd = new command.local.Command(`${name}-${concern}`, {
+            const cmd = new command.local.Command(resourceName, {
                 create: driverCommand("apply"),
                 delete: driverCommand("teardown"),
                 stdin: pulumi.secret(request),
                 // Nothing secret is printed, but keep the driver's output out of logs all the same.
                 logging: "none",
                 addPreviousOutputInEnv: false,
-            }, { parent: this, dependsOn: previous, additionalSecretOutputs: ["stdin"] });
+            }, { parent: this, dependsOn: previous, additionalSecretOutputs: ["stdin"], ...extra });
             previous = [cmd];
+        };
+        const wireguardFiles = mesh.configOf(member).apply((c) => ({ "wg.conf": c }));
+        const wireguardVars = { ZT_IFACE: plan.interfaceName };
+        if (meshOnly) {
+            // First contact: before the mesh exists the only way in is the underlay. This runs once
+            // (later WireGuard changes go over the mesh) and is confirmed over the mesh, which
+            // proves the tunnel works before the underlay closes.
+            step(`${name}-bootstrap`, "wireguard", wireguardFiles, wireguardVars, args.connection.host, { ignoreChanges: ["stdin"] });
         }
+        step(`${name}-wireguard`, "wireguard", wireguardFiles, wireguardVars, this.managementHost);
+        step(`${name}-firewall`, "firewall", { "firewall.nft": firewall }, {}, this.managementHost);
+        step(`${name}-ssh`, "ssh", { "sshd.conf": sshd }, {}, this.managementHost);
         this.configured = previous[0];
         this.registerOutputs({ meshAddress: this.meshAddress, managementHost: this.managementHost });
     }

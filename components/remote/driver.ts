@@ -51,7 +51,7 @@ export async function drive(req: DriverRequest): Promise<string> {
     const after = probe.code === 0 ? "it rolled back and answers again" : "it still does not answer";
     throw new Error(`${where}: the change could not be confirmed over a new SSH connection to ${confirmHost} ` +
         `(${confirmed.err || "connection failed"}); the host restored its previous ${req.concern} state after ` +
-        `${req.rollbackSeconds} s and ${after}. The change would have cut the management path: check the policy's management peers.`);
+        `${req.rollbackSeconds} s and ${after}. The change would have cut the management path: check bootstrapSshSources, sshOverMeshOnly and the policy's management peers.`);
 }
 
 async function main(): Promise<void> {

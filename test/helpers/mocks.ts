@@ -32,7 +32,16 @@ function openssl(args: string[], input?: string): string {
     return execFileSync("openssl", args, { input, encoding: "utf8", stdio: ["pipe", "pipe", "pipe"] });
 }
 
+function ed25519Key(): Record<string, string> {
+    return withDir((dir) => {
+        execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", "", "-f", join(dir, "key")]);
+        const read = (f: string) => require("fs").readFileSync(join(dir, f), "utf8") as string;
+        return { privateKeyOpenssh: read("key"), publicKeyOpenssh: read("key.pub"), privateKeyPem: read("key") };
+    });
+}
+
 function privateKey(inputs: any): Record<string, string> {
+    if (inputs.algorithm === "ED25519") return ed25519Key();
     const pem = inputs.algorithm === "RSA"
         ? openssl(["genpkey", "-algorithm", "RSA", "-pkeyopt", `rsa_keygen_bits:${inputs.rsaBits ?? 2048}`])
         : openssl(["genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256"]);
@@ -102,31 +111,43 @@ function locallySigned(inputs: any): Record<string, string> {
     });
 }
 
-/** Installs the mocks and returns the list every registered resource is appended to. */
+/**
+ * Installs the mocks and returns the list every registered resource is appended to. Like the
+ * engine's state, a resource registered again with the same type, name and inputs gets the same
+ * outputs (keys stay keys across two builds of one program in one test).
+ */
 export function installMocks(): Recorded[] {
     const recorded: Recorded[] = [];
+    const state = new Map<string, Record<string, unknown>>();
     pulumi.runtime.setMocks({
         newResource(args: pulumi.runtime.MockResourceArgs) {
             const inputs = args.inputs;
             recorded.push({ type: args.type, name: args.name, inputs, custom: args.custom ?? true });
-            let state: Record<string, unknown> = {};
-            switch (args.type) {
-                case "random:index/randomBytes:RandomBytes": {
-                    const bytes = randomBytes(inputs.length);
-                    state = { base64: bytes.toString("base64"), hex: bytes.toString("hex") };
-                    break;
-                }
-                case "tls:index/privateKey:PrivateKey": state = privateKey(inputs); break;
-                case "tls:index/selfSignedCert:SelfSignedCert": state = selfSigned(inputs); break;
-                case "tls:index/certRequest:CertRequest": state = certRequest(inputs); break;
-                case "tls:index/locallySignedCert:LocallySignedCert": state = locallySigned(inputs); break;
-                case "command:remote:Command": state = { stdout: "", stderr: "" }; break;
-            }
-            return { id: `${args.name}-id`, state: { ...inputs, ...state } };
+            const key = `${args.type}::${args.name}::${JSON.stringify(inputs)}`;
+            const outputs = state.get(key) ?? computedOutputs(args.type, inputs);
+            state.set(key, outputs);
+            return { id: `${args.name}-id`, state: { ...inputs, ...outputs } };
         },
         call: (args) => args.inputs,
     }, "zerotrust", "test", false);
     return recorded;
+}
+
+function computedOutputs(type: string, inputs: any): Record<string, unknown> {
+    let state: Record<string, unknown> = {};
+    switch (type) {
+        case "random:index/randomBytes:RandomBytes": {
+            const bytes = randomBytes(inputs.length);
+            state = { base64: bytes.toString("base64"), hex: bytes.toString("hex") };
+            break;
+        }
+        case "tls:index/privateKey:PrivateKey": state = privateKey(inputs); break;
+        case "tls:index/selfSignedCert:SelfSignedCert": state = selfSigned(inputs); break;
+        case "tls:index/certRequest:CertRequest": state = certRequest(inputs); break;
+        case "tls:index/locallySignedCert:LocallySignedCert": state = locallySigned(inputs); break;
+        case "command:local:Command": state = { stdout: "", stderr: "" }; break;
+    }
+    return state;
 }
 
 /** Resolves an output under mocks (undefined when unknown). */

@@ -23,7 +23,7 @@ stop_processes() {
 
 case "$1" in
 create)
-    ip netns list | grep -qw "^$ZT_NS" || ip netns add "$ZT_NS"
+    [ -e "/run/netns/$ZT_NS" ] || ip netns add "$ZT_NS"
     if ! ip link show "$ZT_VETH" >/dev/null 2>&1; then
         ip link add "$ZT_VETH" type veth peer name eth0 netns "$ZT_NS"
     fi
@@ -69,7 +69,7 @@ CONF
         echo "$!" >"$ZT_ROOT/sshd.pid"
     fi
     for _ in $(seq 100); do
-        if ip netns exec "$ZT_NS" ss -ltnH 'sport = :22' | grep -q .; then
+        if ip netns exec "$ZT_NS" ss -ltnH 'sport = :22' | grep . >/dev/null; then
             echo "lab host $ZT_NS at ${ZT_ADDRESS_CIDR%/*}"
             exit 0
         fi

@@ -64,7 +64,8 @@ zt_arm() {
     printf '%s\n' "$ZT_TOKEN" >"$ZT_DIR/armed"
     {
         echo "#!/bin/bash"
-        declare -p ZT_CONCERN ZT_TOKEN ZT_STATE ZT_DIR ZT_ROLLBACK_SECONDS 2>/dev/null | sed 's/^declare -[a-z-]* /declare -g /'
+        # Every ZT_ setting, the concern's own included (ZT_NFT_FILE, ZT_IFACE, ...).
+        declare -p $(compgen -v ZT_) | sed 's/^declare -[a-zA-Z-]* /declare -g /'
         declare -f
         echo 'zt_rollback_if_armed'
     } >"$ZT_DIR/rollback.sh"
@@ -92,9 +93,10 @@ zt_disarm_timer() {
 
 zt_rollback_if_armed() {
     [ -e "$ZT_DIR/armed" ] && [ "$(cat "$ZT_DIR/armed")" = "$ZT_TOKEN" ] || exit 0
-    zt_restore_previous
+    local outcome="rolled back"
+    zt_restore_previous || outcome="FAILED to roll back"
     rm -f "$ZT_DIR/armed" "$ZT_DIR/armed.pid"
-    printf '%s rolled back %s: not confirmed within %ss\n' "$(date -u +%FT%TZ)" "$ZT_TOKEN" "$ZT_ROLLBACK_SECONDS" >>"$ZT_DIR/rollbacks.log"
+    printf '%s %s %s: not confirmed within %ss\n' "$(date -u +%FT%TZ)" "$outcome" "$ZT_TOKEN" "$ZT_ROLLBACK_SECONDS" >>"$ZT_DIR/rollbacks.log"
 }
 
 zt_apply() {

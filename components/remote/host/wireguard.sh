@@ -8,7 +8,7 @@ zt_validate() { # staging dir
     local tmp
     tmp="$(mktemp -d "$ZT_DIR/check.XXXXXX")"
     cp "$1/wg.conf" "$tmp/$ZT_IFACE.conf"
-    wg-quick strip "$tmp/$ZT_IFACE.conf" >"$tmp/stripped" && wg-quick strip "$tmp/$ZT_IFACE.conf" | grep -q '^PrivateKey'
+    wg-quick strip "$tmp/$ZT_IFACE.conf" >"$tmp/stripped" && grep '^PrivateKey' "$tmp/stripped" >/dev/null
     local rc=$?
     rm -rf "$tmp"
     return $rc
@@ -46,7 +46,7 @@ zt_verify() {
     [ "$want" = "$got" ] || return 1
     local addr
     addr="$(sed -n 's/^Address *= *//p' "$ZT_WG_CONF" | head -n1)"
-    ip -o addr show dev "$ZT_IFACE" | grep -q " ${addr%%/*}/"
+    ip -o addr show dev "$ZT_IFACE" | grep " ${addr%%/*}/" >/dev/null
 }
 
 zt_deactivate() {

@@ -1,0 +1,114 @@
+// The zerotrust program as a function of its settings, so that the stack entry point (index.ts)
+// and the tests build exactly the same resources. `dev` runs the seeds' scenario on lab hosts on
+// this machine; `staging` and `prod` configure existing hosts.
+import * as pulumi from "@pulumi/pulumi";
+import * as tls from "@pulumi/tls";
+import { HostConnection, existingHost } from "../components/hosts/connection";
+import { LabHost, LabNetwork, LabOperator } from "../components/hosts/lab";
+import { MeshNetwork } from "../components/mesh-network";
+import { allowMatrix } from "../components/policy";
+import { ZeroTrustNode } from "../components/zero-trust-node";
+import { SEED_EXPECT, SEED_NODES, SEED_OPERATOR, SEED_RULES, ScenarioNode } from "./seed-scenario";
+
+export interface ExistingHostSettings {
+    address: string;
+    hostKey: string;
+    port?: number;
+    user?: string;
+}
+
+export interface StackSettings {
+    hostKind: string;
+    meshCidr: string;
+    labSubnet?: string;
+    sshOverMeshOnly: boolean;
+    rollbackSeconds: number;
+    extraAppServers: number;
+    bootstrapSshSources?: string[];
+    /** existing hosts only */
+    hosts?: Record<string, ExistingHostSettings>;
+    sshPrivateKey?: pulumi.Output<string>;
+}
+
+interface Placed {
+    connection: HostConnection;
+    endpoint: pulumi.Input<string>;
+    underlay: pulumi.Input<string>;
+}
+
+export function zeroTrustStack(stack: string, s: StackSettings) {
+    // More app servers on request: the scenario grows without renumbering anyone.
+    const extraApps: ScenarioNode[] = Array.from({ length: s.extraAppServers }, (_, i) => ({ name: `app-${i + 3}`, tags: ["app"] }));
+    const nodes = [...SEED_NODES, ...extraApps];
+    const lab = s.hostKind === "lab" ? new LabNetwork(stack, { subnet: s.labSubnet, alsoUnrouted: [s.meshCidr] }) : undefined;
+    const { placed, bootstrapSshSources } = lab ? placeOnLab(lab, nodes, s) : placeOnExisting(nodes, s);
+
+    const mesh = new MeshNetwork(stack, {
+        cidr: s.meshCidr,
+        nodes: nodes.map((n) => ({ ...n, endpoint: placed[n.name].endpoint })),
+        operators: [{ name: SEED_OPERATOR, tags: ["admin"] }],
+        rules: SEED_RULES,
+        expect: SEED_EXPECT,
+    });
+
+    // In the lab this machine is the operator peer; once SSH is mesh-only, it deploys over the mesh.
+    const operator = lab ? new LabOperator("operator", { network: lab, mesh, member: SEED_OPERATOR }) : undefined;
+
+    const configured = nodes.map((n) => new ZeroTrustNode(n.name, {
+        mesh,
+        connection: placed[n.name].connection,
+        sshOverMeshOnly: s.sshOverMeshOnly,
+        bootstrapSshSources,
+        rollbackSeconds: s.rollbackSeconds,
+    }, { dependsOn: operator ? [operator.tunnel] : [] }));
+
+    return {
+        mesh,
+        hosts: Object.fromEntries(nodes.map((n, i) => [n.name, {
+            underlay: placed[n.name].underlay,
+            mesh: mesh.addresses[n.name],
+            publicKey: mesh.members[n.name].publicKey,
+            managedVia: configured[i].managementHost,
+        }])),
+        operatorAddress: mesh.addresses[SEED_OPERATOR],
+        operatorInterface: operator?.interfaceName,
+        labNamespaces: lab ? nodes.map((n) => `zt-${lab.labName}-${n.name}`) : [],
+        policyMatrix: allowMatrix(mesh.plan.policy),
+        sshMode: s.sshOverMeshOnly ? "mesh-only (management peers over the mesh)" : "bootstrap (underlay sources and the mesh)",
+    };
+}
+
+function placeOnLab(lab: LabNetwork, nodes: ScenarioNode[], s: StackSettings) {
+    const deployerKey = new tls.PrivateKey("deployer-key", { algorithm: "ED25519" });
+    const placed: Record<string, Placed> = Object.fromEntries(nodes.map((n, i) => {
+        const host = new LabHost(n.name, { network: lab, address: lab.addressFor(i), authorizedKey: deployerKey.publicKeyOpenssh });
+        return [n.name, {
+            connection: { ...host.connection, privateKey: deployerKey.privateKeyOpenssh },
+            endpoint: `${host.address}:51820`,
+            underlay: host.address,
+        }];
+    }));
+    return { placed, bootstrapSshSources: s.bootstrapSshSources ?? [lab.gatewayAddress] };
+}
+
+function placeOnExisting(nodes: ScenarioNode[], s: StackSettings) {
+    if (s.hostKind !== "existing") {
+        throw new Error(`zerotrust:hostKind: ${JSON.stringify(s.hostKind)} is not valid: use "lab" or "existing"`);
+    }
+    const hosts = s.hosts ?? {};
+    // Preview runs offline without the key; a deployment needs it.
+    const privateKey = s.sshPrivateKey ?? (pulumi.runtime.isDryRun()
+        ? pulumi.secret("(zerotrust:sshPrivateKey is not set; `pulumi up` needs it)")
+        : (() => { throw new Error("zerotrust:sshPrivateKey is not set: pulumi config set --secret zerotrust:sshPrivateKey < ~/.ssh/deploy_key"); })());
+    const placed: Record<string, Placed> = Object.fromEntries(nodes.map((n) => {
+        const h = hosts[n.name];
+        if (!h) throw new Error(`zerotrust:hosts has no entry for '${n.name}': add { address, hostKey } for it`);
+        return [n.name, {
+            connection: existingHost({ host: h.address, port: h.port, user: h.user, hostKey: h.hostKey, privateKey }),
+            endpoint: `${h.address}:51820`,
+            underlay: h.address,
+        }];
+    }));
+    if (!s.bootstrapSshSources) throw new Error("zerotrust:bootstrapSshSources is not set: list the deployer's underlay addresses");
+    return { placed, bootstrapSshSources: s.bootstrapSshSources };
+}
