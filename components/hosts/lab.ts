@@ -56,7 +56,7 @@ export class LabNetwork extends pulumi.ComponentResource {
         this.gatewayAddress = formatIPv4(subnet.network + 1);
         this.ready = new command.local.Command(`${name}-bridge`, {
             ...labCommand("network.sh"),
-            environment: { ZT_BRIDGE: bridge, ZT_GATEWAY_CIDR: `${this.gatewayAddress}/${subnet.prefix}` },
+            environment: { ZT_BRIDGE: bridge, ZT_GATEWAY_CIDR: `${this.gatewayAddress}/${subnet.prefix}`, ZT_LAB_ROOT: `${LAB_ROOT}/${labName}` },
         }, { parent: this });
         this.registerOutputs({ bridge, subnet: this.subnet });
     }

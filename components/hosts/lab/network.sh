@@ -1,7 +1,7 @@
 #!/bin/bash
 # Lab underlay: one bridge on this machine. The range was checked against the machine's routes
 # during preview (LabNetwork). Usage: network.sh create|delete
-# Environment: ZT_BRIDGE, ZT_GATEWAY_CIDR (e.g. 10.213.7.1/24).
+# Environment: ZT_BRIDGE, ZT_GATEWAY_CIDR (e.g. 10.213.7.1/24), ZT_LAB_ROOT.
 set -euo pipefail
 case "$1" in
 create)
@@ -12,6 +12,8 @@ create)
     ;;
 delete)
     ip link del "$ZT_BRIDGE" 2>/dev/null || true
+    # The lab's directory holds its hosts' directories; each host removes its own first.
+    rmdir "$ZT_LAB_ROOT" 2>/dev/null || true
     echo "removed $ZT_BRIDGE"
     ;;
 esac

@@ -1,0 +1,179 @@
+// End to end on real lab hosts: the stack program's own resources (built under mocks that keep
+// state like the engine), their commands run as the command provider runs them, against network
+// namespaces with their own sshd, wireguard-go and nftables. Then the network is measured.
+import test from "ava";
+import { execFileSync } from "child_process";
+import { existsSync, readFileSync } from "fs";
+import { CommandSpec, commandsOf, deploy, destroy } from "../helpers/command-runner";
+import { installMocks } from "../helpers/mocks";
+import { inLabHost, interfaceIndex, listen, probe, startPing } from "../helpers/lab-probe";
+
+const recorded = installMocks();
+import { PolicyMember, compilePolicy, parsePort, rulesAllowing } from "../../components/policy";
+import { StackSettings, zeroTrustStack } from "../../stacks/program";
+import { SEED_NODES, SEED_OPERATOR, SEED_PROBE_PORTS, SEED_RULES } from "../../stacks/seed-scenario";
+
+const LAB = "e2e";
+const LAB_ROOT = `/var/lib/zerotrust-lab/${LAB}`;
+const BASE: StackSettings = {
+    hostKind: "lab",
+    meshCidr: "10.76.0.0/24",
+    labSubnet: "10.213.8.0/24",
+    sshOverMeshOnly: false,
+    rollbackSeconds: 8,
+    extraAppServers: 0,
+};
+
+const state = new Map<string, CommandSpec>();
+let built: ReturnType<typeof zeroTrustStack>;
+
+async function settle(): Promise<void> {
+    let last = -1;
+    while (recorded.length !== last) {
+        last = recorded.length;
+        await new Promise((r) => setTimeout(r, 400));
+    }
+}
+
+/** Builds the program with these settings and deploys what changed; returns the names that ran. */
+async function up(settings: StackSettings): Promise<{ ran: string[]; error?: string }> {
+    recorded.length = 0;
+    built = zeroTrustStack(LAB, settings);
+    await settle();
+    const result = deploy(state, commandsOf(recorded));
+    return { ran: result.ran.map((r) => r.name), error: result.failed && `${result.failed.name}: ${result.failed.stderr.trim()}` };
+}
+
+const ns = (host: string) => `zt-${LAB}-${host}`;
+
+/** True while the process exists and is not a zombie; waits up to 5 s for it to go. */
+async function stillRunning(pid: number): Promise<boolean> {
+    for (let i = 0; i < 50; i++) {
+        let stat = "";
+        try { stat = readFileSync(`/proc/${pid}/stat`, "utf8"); } catch { return false; }
+        if (/^\d+ \(.*\) Z/.test(stat)) return false;
+        await new Promise((r) => setTimeout(r, 100));
+    }
+    return true;
+}
+const sshAnswers = (address: string) => probe(undefined, [`${address}:22`])[`${address}:22`] === "open";
+
+function cleanupLeftovers(): void {
+    for (const h of [...SEED_NODES.map((n) => n.name), "app-3"]) {
+        try { execFileSync("bash", ["-c", `ZT_NS=${ns(h)} ZT_ROOT=${LAB_ROOT}/${h} ZT_VETH=unused bash components/hosts/lab/host.sh delete`]); } catch { /* gone */ }
+    }
+    try { execFileSync("ip", ["link", "del", `zt-${LAB}-op`], { stdio: "ignore" }); } catch { /* gone */ }
+    try { execFileSync("ip", ["link", "del", `ztbr-${LAB}`], { stdio: "ignore" }); } catch { /* gone */ }
+}
+
+test.before(() => {
+    process.chdir(`${__dirname}/../../..`);
+    cleanupLeftovers(); // a run killed half-way must not break the next one
+});
+
+test.after.always(() => {
+    destroy(state);
+    cleanupLeftovers();
+});
+
+test.serial("bootstrap: the lab comes up and every host is configured over the underlay", async (t) => {
+    const { ran, error } = await up(BASE);
+    t.is(error, undefined);
+    t.true(ran.includes("gateway-firewall") && ran.includes("db-ssh") && ran.includes("e2e-bridge"), ran.join(" "));
+    for (const n of SEED_NODES) t.true(sshAnswers(built.hosts[n.name].underlay as string), `${n.name} answers SSH on the underlay while bootstrapping`);
+});
+
+test.serial("a bad firewall change rolls back by itself and the host stays reachable", async (t) => {
+    const started = Date.now();
+    const { error } = await up({ ...BASE, bootstrapSshSources: ["10.213.8.99"] });
+    t.truthy(error, "the deployment must fail");
+    t.regex(error!, /could not be confirmed over a new SSH connection/);
+    t.regex(error!, /restored its previous firewall state .* rolled back and answers again/);
+    t.log(`failed and rolled back in ${((Date.now() - started) / 1000).toFixed(1)} s: ${error!.split("\n").pop()}`);
+    const failedHost = /^(\S+)-firewall:/.exec(error!)![1];
+    t.true(sshAnswers(built.hosts[failedHost].underlay as string), "a new SSH connection gets in after the rollback");
+    t.regex(inLabHost(`${LAB_ROOT}/${failedHost}`, ["cat", "/var/lib/zerotrust/firewall/rollbacks.log"]), /rolled back/);
+    // The state kept the last good inputs: going back to them runs nothing.
+    t.deepEqual((await up(BASE)).ran, []);
+});
+
+test.serial("one config switch: SSH only from the operator over the mesh, the deployer moves to mesh addresses", async (t) => {
+    const { ran, error } = await up({ ...BASE, sshOverMeshOnly: true });
+    t.is(error, undefined);
+    t.true(ran.includes("db-firewall"));
+    for (const n of SEED_NODES) t.is(await new Promise((r) => built.hosts[n.name].managedVia.apply(r)), built.mesh.addresses[n.name]);
+});
+
+test.serial("the measured access matrix equals the policy, and the underlay shows nothing but WireGuard", async (t) => {
+    const listeners = await Promise.all(SEED_NODES.map((n) => listen(ns(n.name), [5432, 8080])));
+    t.teardown(() => listeners.forEach((l) => l.kill()));
+    const members: PolicyMember[] = [
+        ...SEED_NODES.map((n) => ({ ...n, kind: "node" as const, management: false })),
+        { name: SEED_OPERATOR, tags: ["admin"], kind: "operator", management: true },
+    ];
+    const policy = compilePolicy(members, SEED_RULES);
+    const sources = [...SEED_NODES.map((n) => n.name), SEED_OPERATOR];
+    const measured: string[] = [];
+    const expected: string[] = [];
+    const rows: string[] = [];
+    for (const from of sources) {
+        const meshTargets = SEED_NODES.filter((n) => n.name !== from)
+            .flatMap((n) => SEED_PROBE_PORTS.map((p) => ({ to: n.name, port: p, addr: `${built.mesh.addresses[n.name]}:${parsePort("p", p).first}` })));
+        const underlayTargets = SEED_NODES.filter((n) => n.name !== from)
+            .flatMap((n) => SEED_PROBE_PORTS.map((p) => `${built.hosts[n.name].underlay}:${parsePort("p", p).first}`));
+        const results = probe(from === SEED_OPERATOR ? undefined : ns(from), [...meshTargets.map((m) => m.addr), ...underlayTargets]);
+        for (const m of meshTargets) {
+            const open = results[m.addr] === "open";
+            if (open) measured.push(`${from} -> ${m.to} ${m.port}`);
+            if (rulesAllowing(policy, from, m.to, parsePort("p", m.port)).length > 0) expected.push(`${from} -> ${m.to} ${m.port}`);
+        }
+        const underlayOpen = underlayTargets.filter((u) => results[u] !== "filtered");
+        t.deepEqual(underlayOpen, [], `${from} reaches something on the underlay`);
+        const reach = meshTargets.filter((m) => results[m.addr] === "open").map((m) => `${m.to}:${m.port.split("/")[1]}`);
+        rows.push(`${from.padEnd(9)} -> ${reach.length ? reach.join(", ") : "(nothing)"}`);
+    }
+    t.log(`measured access matrix over the mesh (underlay: every TCP probe filtered):\n${rows.join("\n")}`);
+    t.deepEqual(measured.sort(), expected.sort());
+    t.true(measured.every((m) => !m.startsWith("dev-box")), "the dev box reaches nothing");
+    // WireGuard's UDP port is the one thing the underlay carries: every peer of the operator handshook over it.
+    const handshakes = execFileSync("wg", ["show", `zt-${LAB}-op`, "latest-handshakes"], { encoding: "utf8" }).trim().split("\n");
+    t.is(handshakes.filter((l) => Number(l.split("\t")[1]) > 0).length, SEED_NODES.length);
+});
+
+test.serial("a second deployment changes nothing and runs no remote command", async (t) => {
+    const { ran, error } = await up({ ...BASE, sshOverMeshOnly: true });
+    t.is(error, undefined);
+    t.deepEqual(ran, []);
+});
+
+test.serial("adding a node updates only the hosts that peer with it; untouched tunnels keep their sessions and lose no ping", async (t) => {
+    const before = Object.fromEntries(SEED_NODES.map((n) => [n.name, interfaceIndex(ns(n.name), "wg0")]));
+    const ping = startPing(ns("app-1"), built.mesh.addresses.db);
+    await new Promise((r) => setTimeout(r, 1000));
+    const { ran, error } = await up({ ...BASE, sshOverMeshOnly: true, extraAppServers: 1 });
+    await new Promise((r) => setTimeout(r, 500));
+    const { sent, received } = await ping.stop();
+    t.is(error, undefined);
+    t.log(`app-1 -> db during the change: ${sent} pings sent, ${received} received; ran: ${ran.join(" ")}`);
+    t.true(sent > 20);
+    t.is(received, sent);
+    const wireguardRan = ran.filter((r) => r.endsWith("-wireguard")).sort();
+    t.deepEqual(wireguardRan, ["app-3-wireguard", "db-wireguard", "gateway-wireguard"]);
+    t.true(ran.includes("operator-tunnel"));
+    for (const untouched of ["app-1", "app-2", "dev-box"]) {
+        t.false(ran.some((r) => r.startsWith(`${untouched}-`)), `${untouched} was not touched`);
+    }
+    for (const n of SEED_NODES) t.is(interfaceIndex(ns(n.name), "wg0"), before[n.name], `${n.name}'s wg0 was not recreated`);
+    t.regex(probe(ns("app-3"), [`${built.mesh.addresses.db}:5432`])[`${built.mesh.addresses.db}:5432`], /refused|open/);
+});
+
+test.serial("destroy removes every namespace, interface and process", async (t) => {
+    const pids = [...SEED_NODES.map((n) => n.name), "app-3"].map((h) => Number(execFileSync("cat", [`${LAB_ROOT}/${h}/sshd.pid`], { encoding: "utf8" })));
+    t.deepEqual(destroy(state).map((f) => `${f.name}: ${f.stderr}`), []);
+    const namespaces = execFileSync("ip", ["netns", "list"], { encoding: "utf8" });
+    t.notRegex(namespaces, new RegExp(`zt-${LAB}-`));
+    const links = execFileSync("ip", ["-o", "link"], { encoding: "utf8" });
+    t.notRegex(links, new RegExp(`ztbr-${LAB}|zt-${LAB}-op`));
+    t.false(existsSync(LAB_ROOT));
+    for (const pid of pids) t.false(await stillRunning(pid), `sshd ${pid} still runs`);
+});
