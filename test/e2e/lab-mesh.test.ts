@@ -4,9 +4,10 @@
 import test from "ava";
 import { execFileSync } from "child_process";
 import { existsSync, readFileSync } from "fs";
-import { CommandSpec, commandsOf, deploy, destroy } from "../helpers/command-runner";
-import { installMocks } from "../helpers/mocks";
-import { inLabHost, interfaceIndex, listen, probe, startPing } from "../helpers/lab-probe";
+import { CommandSpec, commandsOf, deploy, destroy } from "../../scripts/lab/command-runner";
+import { installMocks } from "../../scripts/lab/mocks";
+import { inLabHost, interfaceIndex, probe, startPing } from "../../scripts/lab/lab-probe";
+import { LabNode, measureMatrix, startListeners } from "../../scripts/lab/report";
 
 const recorded = installMocks();
 import { PolicyMember, compilePolicy, parsePort, rulesAllowing } from "../../components/policy";
@@ -105,36 +106,25 @@ test.serial("one config switch: SSH only from the operator over the mesh, the de
 });
 
 test.serial("the measured access matrix equals the policy, and the underlay shows nothing but WireGuard", async (t) => {
-    const listeners = await Promise.all(SEED_NODES.map((n) => listen(ns(n.name), [5432, 8080])));
+    const nodes: LabNode[] = SEED_NODES.map((n) => ({
+        name: n.name, namespace: ns(n.name), mesh: built.mesh.addresses[n.name], underlay: built.hosts[n.name].underlay as string,
+    }));
+    const ports = SEED_PROBE_PORTS.map((p) => parsePort("p", p).first);
+    const listeners = await startListeners(nodes, ports);
     t.teardown(() => listeners.forEach((l) => l.kill()));
+    const measured = measureMatrix(nodes, SEED_OPERATOR, ports);
+    t.log(`measured access matrix over the mesh (underlay: every TCP probe filtered):\n${measured.rows.join("\n")}`);
+
     const members: PolicyMember[] = [
         ...SEED_NODES.map((n) => ({ ...n, kind: "node" as const, management: false })),
         { name: SEED_OPERATOR, tags: ["admin"], kind: "operator", management: true },
     ];
     const policy = compilePolicy(members, SEED_RULES);
-    const sources = [...SEED_NODES.map((n) => n.name), SEED_OPERATOR];
-    const measured: string[] = [];
-    const expected: string[] = [];
-    const rows: string[] = [];
-    for (const from of sources) {
-        const meshTargets = SEED_NODES.filter((n) => n.name !== from)
-            .flatMap((n) => SEED_PROBE_PORTS.map((p) => ({ to: n.name, port: p, addr: `${built.mesh.addresses[n.name]}:${parsePort("p", p).first}` })));
-        const underlayTargets = SEED_NODES.filter((n) => n.name !== from)
-            .flatMap((n) => SEED_PROBE_PORTS.map((p) => `${built.hosts[n.name].underlay}:${parsePort("p", p).first}`));
-        const results = probe(from === SEED_OPERATOR ? undefined : ns(from), [...meshTargets.map((m) => m.addr), ...underlayTargets]);
-        for (const m of meshTargets) {
-            const open = results[m.addr] === "open";
-            if (open) measured.push(`${from} -> ${m.to} ${m.port}`);
-            if (rulesAllowing(policy, from, m.to, parsePort("p", m.port)).length > 0) expected.push(`${from} -> ${m.to} ${m.port}`);
-        }
-        const underlayOpen = underlayTargets.filter((u) => results[u] !== "filtered");
-        t.deepEqual(underlayOpen, [], `${from} reaches something on the underlay`);
-        const reach = meshTargets.filter((m) => results[m.addr] === "open").map((m) => `${m.to}:${m.port.split("/")[1]}`);
-        rows.push(`${from.padEnd(9)} -> ${reach.length ? reach.join(", ") : "(nothing)"}`);
-    }
-    t.log(`measured access matrix over the mesh (underlay: every TCP probe filtered):\n${rows.join("\n")}`);
-    t.deepEqual(measured.sort(), expected.sort());
-    t.true(measured.every((m) => !m.startsWith("dev-box")), "the dev box reaches nothing");
+    const expected = members.flatMap((from) => SEED_NODES.filter((to) => to.name !== from.name).flatMap((to) =>
+        SEED_PROBE_PORTS.filter((p) => rulesAllowing(policy, from.name, to.name, parsePort("p", p)).length > 0).map((p) => `${from.name} -> ${to.name} ${p}`)));
+    t.deepEqual(measured.meshOpen.sort(), expected.sort());
+    t.deepEqual(measured.underlayAnswered, []);
+    t.true(measured.meshOpen.every((m) => !m.startsWith("dev-box")), "the dev box reaches nothing");
     // WireGuard's UDP port is the one thing the underlay carries: every peer of the operator handshook over it.
     const handshakes = execFileSync("wg", ["show", `zt-${LAB}-op`, "latest-handshakes"], { encoding: "utf8" }).trim().split("\n");
     t.is(handshakes.filter((l) => Number(l.split("\t")[1]) > 0).length, SEED_NODES.length);

@@ -1,9 +1,10 @@
 // Pulumi mocks that return what the real providers return: real keys and PEMs made with openssl,
-// real random bytes. One mock world per test file (ava runs each file in its own worker).
+// real random bytes. The unit tests use them (one mock world per test file: ava runs each file in
+// its own worker), and so does the offline lab engine, which keeps their state in a private file.
 import * as pulumi from "@pulumi/pulumi";
 import { execFileSync } from "child_process";
 import { randomBytes } from "crypto";
-import { mkdtempSync, rmSync, writeFileSync } from "fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "fs";
 import { tmpdir } from "os";
 import { join } from "path";
 
@@ -116,16 +117,22 @@ function locallySigned(inputs: any): Record<string, string> {
  * engine's state, a resource registered again with the same type, name and inputs gets the same
  * outputs (keys stay keys across two builds of one program in one test).
  */
-export function installMocks(): Recorded[] {
+export function installMocks(stateFile?: string): Recorded[] {
     const recorded: Recorded[] = [];
-    const state = new Map<string, Record<string, unknown>>();
+    const state = new Map<string, Record<string, unknown>>(
+        stateFile && existsSync(stateFile) ? Object.entries(JSON.parse(readFileSync(stateFile, "utf8"))) : []);
     pulumi.runtime.setMocks({
         newResource(args: pulumi.runtime.MockResourceArgs) {
             const inputs = args.inputs;
             recorded.push({ type: args.type, name: args.name, inputs, custom: args.custom ?? true });
             const key = `${args.type}::${args.name}::${JSON.stringify(inputs)}`;
-            const outputs = state.get(key) ?? computedOutputs(args.type, inputs);
-            state.set(key, outputs);
+            let outputs = state.get(key);
+            if (!outputs) {
+                outputs = computedOutputs(args.type, inputs);
+                state.set(key, outputs);
+                // Holds private keys: owner-only, like the engine's own state.
+                if (stateFile) writeFileSync(stateFile, JSON.stringify(Object.fromEntries(state)), { mode: 0o600 });
+            }
             return { id: `${args.name}-id`, state: { ...inputs, ...outputs } };
         },
         call: (args) => args.inputs,

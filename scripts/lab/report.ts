@@ -1,0 +1,42 @@
+// Measures a lab's access matrix: from every host (and from this machine, the operator peer) to
+// every other host's mesh and underlay addresses on the given ports.
+import { ChildProcess } from "child_process";
+import { listen, probe } from "./lab-probe";
+
+export interface LabNode {
+    name: string;
+    namespace: string;
+    mesh: string;
+    underlay: string;
+}
+
+export interface MeasuredMatrix {
+    /** "from -> to tcp/port" for every connection that opened over the mesh. */
+    meshOpen: string[];
+    /** "from -> address:port" for anything that answered on the underlay (should be nothing). */
+    underlayAnswered: string[];
+    /** One printable line per source. */
+    rows: string[];
+}
+
+/** Starts listeners for the probed ports that no service holds yet (SSH is sshd's own). */
+export async function startListeners(nodes: LabNode[], ports: number[]): Promise<ChildProcess[]> {
+    const free = ports.filter((p) => p !== 22);
+    return Promise.all(nodes.map((n) => listen(n.namespace, free)));
+}
+
+export function measureMatrix(nodes: LabNode[], operator: string, ports: number[]): MeasuredMatrix {
+    const sources = [...nodes.map((n) => ({ name: n.name, ns: n.namespace as string | undefined })), { name: operator, ns: undefined }];
+    const result: MeasuredMatrix = { meshOpen: [], underlayAnswered: [], rows: [] };
+    for (const src of sources) {
+        const others = nodes.filter((n) => n.name !== src.name);
+        const mesh = others.flatMap((n) => ports.map((p) => ({ to: n.name, port: p, target: `${n.mesh}:${p}` })));
+        const underlay = others.flatMap((n) => ports.map((p) => `${n.underlay}:${p}`));
+        const answers = probe(src.ns, [...mesh.map((m) => m.target), ...underlay]);
+        const open = mesh.filter((m) => answers[m.target] === "open");
+        result.meshOpen.push(...open.map((m) => `${src.name} -> ${m.to} tcp/${m.port}`));
+        result.underlayAnswered.push(...underlay.filter((u) => answers[u] !== "filtered").map((u) => `${src.name} -> ${u}`));
+        result.rows.push(`${src.name.padEnd(9)} -> ${open.length ? open.map((m) => `${m.to}:${m.port}`).join(", ") : "(nothing)"}`);
+    }
+    return result;
+}
