@@ -1,7 +1,11 @@
 // Public API of the zerotrust component library.
 export * from "./internal-ca";
 export * from "./mesh-network";
+export * from "./zero-trust-node";
 export * from "./policy";
+export { planMesh } from "./mesh-plan";
 export { ValidationError } from "./validate";
 export { allocateAddresses } from "./addressing";
 export { publicKeyOf, clampPrivateKey } from "./wireguard-keys";
+export { HostConnection, existingHost } from "./hosts/connection";
+export { LabHost, LabNetwork, LabOperator } from "./hosts/lab";

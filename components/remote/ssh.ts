@@ -27,11 +27,12 @@ function knownHostsLine(t: SshTarget): string {
     return `${name} ${t.hostKey.trim()}\n`;
 }
 
-export function runOverSsh(target: SshTarget, program: string, timeoutSeconds = 300): Promise<SshResult> {
-    const dir = mkdtempSync(join(tmpdir(), "zt-ssh-")); // mode 0700
-    writeFileSync(join(dir, "key"), target.privateKey.endsWith("\n") ? target.privateKey : target.privateKey + "\n", { mode: 0o600 });
-    writeFileSync(join(dir, "known_hosts"), knownHostsLine(target), { mode: 0o600 });
-    const args = [
+/**
+ * The ssh command line: fixed options, file paths, the login and `/bin/bash -s`. The key, the
+ * program and its payload never appear here; they are in a private file and on stdin.
+ */
+export function sshArguments(target: SshTarget, dir: string): string[] {
+    return [
         "-F", "/dev/null",
         "-o", "BatchMode=yes",
         "-o", "IdentitiesOnly=yes",
@@ -48,6 +49,13 @@ export function runOverSsh(target: SshTarget, program: string, timeoutSeconds = 
         target.host,
         "/bin/bash -s",
     ];
+}
+
+export function runOverSsh(target: SshTarget, program: string, timeoutSeconds = 300): Promise<SshResult> {
+    const dir = mkdtempSync(join(tmpdir(), "zt-ssh-")); // mode 0700
+    writeFileSync(join(dir, "key"), target.privateKey.endsWith("\n") ? target.privateKey : target.privateKey + "\n", { mode: 0o600 });
+    writeFileSync(join(dir, "known_hosts"), knownHostsLine(target), { mode: 0o600 });
+    const args = sshArguments(target, dir);
     return new Promise((resolve) => {
         const child = spawn("ssh", args, { stdio: ["pipe", "pipe", "pipe"] });
         let stdout = "";

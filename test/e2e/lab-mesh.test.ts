@@ -82,6 +82,9 @@ test.serial("bootstrap: the lab comes up and every host is configured over the u
     t.is(error, undefined);
     t.true(ran.includes("gateway-firewall") && ran.includes("db-ssh") && ran.includes("e2e-bridge"), ran.join(" "));
     for (const n of SEED_NODES) t.true(sshAnswers(built.hosts[n.name].underlay as string), `${n.name} answers SSH on the underlay while bootstrapping`);
+    // Secrets on the host are owner-only files.
+    const modes = inLabHost(`${LAB_ROOT}/db`, ["stat", "-c", "%n %a", "/etc/wireguard/wg0.conf", "/etc/zerotrust/firewall.nft", "/var/lib/zerotrust/wireguard"]);
+    t.deepEqual(modes.trim().split("\n"), ["/etc/wireguard/wg0.conf 600", "/etc/zerotrust/firewall.nft 600", "/var/lib/zerotrust/wireguard 700"]);
 });
 
 test.serial("a bad firewall change rolls back by itself and the host stays reachable", async (t) => {
