@@ -58,6 +58,7 @@ export interface FirewallOptions {
     meshPing: boolean;
     forwardPolicy: "drop" | "accept";
     logDrops: boolean;
+    publicTcpPorts?: number[];
 }
 
 export function firewallSpecFor(policy: CompiledPolicy, node: string, addresses: Map<string, string>, opts: FirewallOptions): FirewallSpec {

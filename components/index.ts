@@ -9,3 +9,4 @@ export { allocateAddresses } from "./addressing";
 export { publicKeyOf, clampPrivateKey } from "./wireguard-keys";
 export { HostConnection, existingHost } from "./hosts/connection";
 export { LabHost, LabNetwork, LabOperator } from "./hosts/lab";
+export * from "./mtls-gateway";

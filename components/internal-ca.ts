@@ -24,7 +24,7 @@ export interface InternalCAArgs {
 }
 
 export interface CertificateArgs {
-    /** Subject CN. Default: the certificate's name. */
+    /** Subject CN. Default: the name given to issueServerCertificate / issueClientCertificate. */
     commonName?: string;
     /** DNS subject alternative names. Default: none. */
     dnsNames?: string[];
@@ -173,11 +173,13 @@ export class InternalCA extends pulumi.ComponentResource {
 
     /** A server certificate (server_auth) for TLS endpoints such as an MtlsGateway. */
     issueServerCertificate(name: string, args: CertificateArgs = {}): IssuedCertificate {
-        return new IssuedCertificate(`${this.name}-${checkName("certificate name", name)}`, this, { ...args, uses: SERVER_USES }, { parent: this });
+        return new IssuedCertificate(`${this.name}-${checkName("certificate name", name)}`, this,
+            { commonName: name, ...args, uses: SERVER_USES }, { parent: this });
     }
 
     /** A client certificate (client_auth): the identity a client presents to a gateway. */
     issueClientCertificate(name: string, args: CertificateArgs = {}): IssuedCertificate {
-        return new IssuedCertificate(`${this.name}-${checkName("certificate name", name)}`, this, { ...args, uses: CLIENT_USES }, { parent: this });
+        return new IssuedCertificate(`${this.name}-${checkName("certificate name", name)}`, this,
+            { commonName: name, ...args, uses: CLIENT_USES }, { parent: this });
     }
 }

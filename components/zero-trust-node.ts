@@ -13,7 +13,8 @@ import { renderFirewall } from "./render/nftables";
 import { renderSshdConfig } from "./render/sshd";
 import { DriverRequest } from "./remote/driver";
 import { Concern } from "./remote/script";
-import { ValidationError, checkIPv4, checkPositiveInt, checkUserName, parseCidr } from "./validate";
+import { SshTarget } from "./remote/ssh";
+import { ValidationError, checkIPv4, checkPort, checkPositiveInt, checkUserName, parseCidr } from "./validate";
 
 export interface ZeroTrustNodeArgs {
     /** The mesh this node belongs to. */
@@ -38,6 +39,8 @@ export interface ZeroTrustNodeArgs {
     logDrops?: boolean;
     /** Answer pings from mesh peers. Default: true. */
     meshPing?: boolean;
+    /** TCP ports open to everyone on the underlay (an MtlsGateway's listen port). Default: none. */
+    publicTcpPorts?: number[];
 }
 
 const SSH_PORT = 22;
@@ -51,10 +54,18 @@ function driverCommand(action: "apply" | "teardown"): string {
 export class ZeroTrustNode extends pulumi.ComponentResource {
     readonly member: string;
     readonly meshAddress: string;
+    /** Every mesh member's address, for concerns that point at other members (gateway upstreams). */
+    readonly meshAddresses: Record<string, string>;
+    readonly publicTcpPorts: number[];
     /** The host the deployer connects to now: the underlay address, or the mesh address once SSH is mesh-only. */
     readonly managementHost: pulumi.Output<string>;
     /** The last resource of this host's chain: depend on it to run after the node is configured. */
-    readonly configured: pulumi.Resource;
+    get configured(): pulumi.Resource {
+        return this.last[0];
+    }
+    private last: pulumi.Resource[];
+    private connection!: pulumi.Output<Omit<SshTarget, "host"> & { host: string }>;
+    private rollbackSeconds!: number;
 
     constructor(name: string, args: ZeroTrustNodeArgs, opts?: pulumi.ComponentResourceOptions) {
         const member = args.member ?? name;
@@ -75,9 +86,12 @@ export class ZeroTrustNode extends pulumi.ComponentResource {
             throw new ValidationError("forwardPolicy", forwardPolicy, "use \"drop\" or \"accept\"");
         }
         const user = checkUserName("connection.user", args.connection.user ?? "root");
+        const publicTcpPorts = (args.publicTcpPorts ?? []).map((p, i) => checkPort(`publicTcpPorts[${i}]`, p));
         super("zerotrust:index:ZeroTrustNode", name, {}, opts);
         this.member = member;
         this.meshAddress = planned.address;
+        this.meshAddresses = args.mesh.addresses;
+        this.publicTcpPorts = publicTcpPorts;
         const mesh = args.mesh;
         const plan = mesh.plan;
 
@@ -89,6 +103,7 @@ export class ZeroTrustNode extends pulumi.ComponentResource {
             meshPing: args.meshPing ?? true,
             forwardPolicy,
             logDrops: args.logDrops ?? true,
+            publicTcpPorts,
         }));
         const sshd = renderSshdConfig({ allowUsers: [user], permitRootLogin: user === "root" ? "prohibit-password" : "no" });
 
@@ -97,40 +112,50 @@ export class ZeroTrustNode extends pulumi.ComponentResource {
             host, port: args.connection.port ?? SSH_PORT, user, privateKey, hostKey,
         }));
 
+        this.connection = connection;
+        this.rollbackSeconds = rollbackSeconds;
         // One concern at a time per host: each waits for the one before it.
-        let previous: pulumi.Resource[] = [
+        this.last = [
             ...(args.connection.ready ? [args.connection.ready] : []),
             // Children do not inherit the component's dependsOn: pass plain resources on to the first command.
             ...[opts?.dependsOn].flat().filter((r): r is pulumi.Resource => pulumi.Resource.isInstance(r)),
         ];
-        const step = (resourceName: string, concern: Concern, files: pulumi.Input<Record<string, string>>, vars: Record<string, string>,
-            via: pulumi.Input<string>, extra: pulumi.CustomResourceOptions = {}) => {
-            // Connect via `via`; confirm on the management path, where the deployer must get in afterwards.
-            const request = pulumi.all([files, connection, via]).apply(([f, conn, host]): string => JSON.stringify({
-                action: "apply", concern, vars, files: f, connection: { ...conn, host }, confirmHost: conn.host, rollbackSeconds,
-            } satisfies DriverRequest));
-            const cmd = new command.local.Command(resourceName, {
-                create: driverCommand("apply"),
-                delete: driverCommand("teardown"),
-                stdin: pulumi.secret(request),
-                // Nothing secret is printed, but keep the driver's output out of logs all the same.
-                logging: "none",
-                addPreviousOutputInEnv: false,
-            }, { parent: this, dependsOn: previous, additionalSecretOutputs: ["stdin"], ...extra });
-            previous = [cmd];
-        };
         const wireguardFiles = mesh.configOf(member).apply((c) => ({ "wg.conf": c }));
         const wireguardVars = { ZT_IFACE: plan.interfaceName };
         if (meshOnly) {
             // First contact: before the mesh exists the only way in is the underlay. This runs once
             // (later WireGuard changes go over the mesh) and is confirmed over the mesh, which
             // proves the tunnel works before the underlay closes.
-            step(`${name}-bootstrap`, "wireguard", wireguardFiles, wireguardVars, args.connection.host, { ignoreChanges: ["stdin"] });
+            this.applyConcern(`${name}-bootstrap`, "wireguard", wireguardFiles, wireguardVars,
+                { via: args.connection.host, options: { ignoreChanges: ["stdin"] } });
         }
-        step(`${name}-wireguard`, "wireguard", wireguardFiles, wireguardVars, this.managementHost);
-        step(`${name}-firewall`, "firewall", { "firewall.nft": firewall }, {}, this.managementHost);
-        step(`${name}-ssh`, "ssh", { "sshd.conf": sshd }, {}, this.managementHost);
-        this.configured = previous[0];
+        this.applyConcern(`${name}-wireguard`, "wireguard", wireguardFiles, wireguardVars);
+        this.applyConcern(`${name}-firewall`, "firewall", { "firewall.nft": firewall }, {});
+        this.applyConcern(`${name}-ssh`, "ssh", { "sshd.conf": sshd }, {});
         this.registerOutputs({ meshAddress: this.meshAddress, managementHost: this.managementHost });
+    }
+
+    /**
+     * Lays down one more concern on this host through the apply protocol, after everything already
+     * chained on it. Connects to the management host (or `via`) and confirms on the management host.
+     */
+    applyConcern(resourceName: string, concern: Concern, files: pulumi.Input<Record<string, string>>, vars: Record<string, string>,
+        extra: { via?: pulumi.Input<string>; crl?: pulumi.Input<DriverRequest["crl"]>; parent?: pulumi.Resource; options?: pulumi.CustomResourceOptions } = {},
+    ): command.local.Command {
+        const request = pulumi.all([files, this.connection, extra.via ?? this.managementHost, extra.crl]).apply(([f, conn, host, crl]): string =>
+            JSON.stringify({
+                action: "apply", concern, vars, files: f, connection: { ...conn, host }, confirmHost: conn.host,
+                rollbackSeconds: this.rollbackSeconds, crl,
+            } satisfies DriverRequest));
+        const cmd = new command.local.Command(resourceName, {
+            create: driverCommand("apply"),
+            delete: driverCommand("teardown"),
+            stdin: pulumi.secret(request),
+            // Nothing secret is printed, but keep the driver's output out of logs all the same.
+            logging: "none",
+            addPreviousOutputInEnv: false,
+        }, { parent: extra.parent ?? this, dependsOn: this.last, additionalSecretOutputs: ["stdin"], ...extra.options });
+        this.last = [cmd];
+        return cmd;
     }
 }

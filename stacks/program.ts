@@ -5,10 +5,12 @@ import * as pulumi from "@pulumi/pulumi";
 import * as tls from "@pulumi/tls";
 import { HostConnection, existingHost } from "../components/hosts/connection";
 import { LabHost, LabNetwork, LabOperator } from "../components/hosts/lab";
+import { InternalCA } from "../components/internal-ca";
 import { MeshNetwork } from "../components/mesh-network";
+import { MtlsGateway } from "../components/mtls-gateway";
 import { allowMatrix } from "../components/policy";
 import { ZeroTrustNode } from "../components/zero-trust-node";
-import { SEED_EXPECT, SEED_NODES, SEED_OPERATOR, SEED_RULES, ScenarioNode } from "./seed-scenario";
+import { SEED_EXPECT, SEED_GATEWAY, SEED_NODES, SEED_OPERATOR, SEED_RULES, ScenarioNode } from "./seed-scenario";
 
 export interface ExistingHostSettings {
     address: string;
@@ -28,6 +30,8 @@ export interface StackSettings {
     /** existing hosts only */
     hosts?: Record<string, ExistingHostSettings>;
     sshPrivateKey?: pulumi.Output<string>;
+    /** Gateway clients whose certificates are revoked. */
+    revokedClients?: string[];
 }
 
 interface Placed {
@@ -60,10 +64,27 @@ export function zeroTrustStack(stack: string, s: StackSettings) {
         sshOverMeshOnly: s.sshOverMeshOnly,
         bootstrapSshSources,
         rollbackSeconds: s.rollbackSeconds,
+        publicTcpPorts: n.name === SEED_GATEWAY.node ? [SEED_GATEWAY.port] : [],
     }, { dependsOn: operator ? [operator.tunnel] : [] }));
+
+    const ca = new InternalCA(stack, { commonName: `zerotrust ${stack} root CA` });
+    const gatewayUnderlay = placed[SEED_GATEWAY.node].underlay;
+    const gateway = new MtlsGateway(SEED_GATEWAY.node, {
+        node: configured[nodes.findIndex((n) => n.name === SEED_GATEWAY.node)],
+        ca,
+        serverName: `${SEED_GATEWAY.node}.${stack}.zerotrust.internal`,
+        serverAddresses: typeof gatewayUnderlay === "string" ? [gatewayUnderlay] : [],
+        clients: SEED_GATEWAY.clients,
+        allowedClients: SEED_GATEWAY.allowedClients,
+        revokedClients: s.revokedClients,
+        upstreams: SEED_GATEWAY.upstreams,
+        listenPort: SEED_GATEWAY.port,
+    });
 
     return {
         mesh,
+        ca,
+        gateway,
         hosts: Object.fromEntries(nodes.map((n, i) => [n.name, {
             underlay: placed[n.name].underlay,
             mesh: mesh.addresses[n.name],

@@ -41,3 +41,12 @@ export const SEED_EXPECT: PolicyExpectations = {
 
 /** Every port the scenario's policy names, plus SSH: what a measured matrix probes. */
 export const SEED_PROBE_PORTS = ["tcp/22", "tcp/5432", "tcp/8080"];
+
+/** The gateway's clients: alice and bob may pass, carol holds a valid certificate but is not allowed. */
+export const SEED_GATEWAY = {
+    node: "gateway",
+    port: 443,
+    clients: ["alice", "bob", "carol"],
+    allowedClients: ["alice", "bob"],
+    upstreams: ["app-1:8080", "app-2:8080"],
+};

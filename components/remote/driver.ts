@@ -2,6 +2,7 @@
 // (including secrets) on stdin. It applies one concern over one SSH connection, then confirms it
 // over a NEW connection on the management path; if that cannot be opened, the host rolls itself
 // back and this fails, so the resource fails and the next `pulumi up` tries again.
+import { CrlRequest, buildCrl } from "./crl";
 import { Action, Concern, composeHostProgram, payloadToken } from "./script";
 import { SshTarget, runOverSsh } from "./ssh";
 
@@ -15,6 +16,8 @@ export interface DriverRequest {
     /** Where the management path is after the change (default: the connection's host). */
     confirmHost?: string;
     rollbackSeconds: number;
+    /** CRLs to make here, at apply time, and ship as one file (the CA keys stay on this machine). */
+    crl?: { file: string; lists: CrlRequest[] };
 }
 
 function lastLine(s: string): string {
@@ -37,6 +40,7 @@ export async function drive(req: DriverRequest): Promise<string> {
         if (!r.ok) throw new Error(`removing ${where} failed: ${r.err || "ssh exited non-zero"}`);
         return `${req.concern}: ${r.out}`;
     }
+    if (req.crl) req = { ...req, files: { ...req.files, [req.crl.file]: req.crl.lists.map(buildCrl).join("") } };
     const applied = await run(req, "apply", req.connection.host);
     if (!applied.ok) throw new Error(`applying ${where} failed: ${applied.err || "ssh exited non-zero"}`);
     if (applied.out === "unchanged") return `${req.concern}: unchanged`;

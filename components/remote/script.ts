@@ -5,7 +5,7 @@ import { createHash, randomBytes } from "crypto";
 import { readFileSync } from "fs";
 import { assetPath } from "../assets";
 
-export type Concern = "wireguard" | "firewall" | "ssh";
+export type Concern = "wireguard" | "firewall" | "ssh" | "gateway";
 export type Action = "apply" | "confirm" | "teardown";
 
 function hostScript(name: string): string {

@@ -20,6 +20,8 @@ export interface FirewallSpec {
     /** Underlay sources (IPv4 CIDRs) that may still SSH during bootstrap; empty when closed. */
     sshBootstrapSources: string[];
     meshAllows: MeshAllow[];
+    /** TCP ports open to everyone on the underlay (a gateway's HTTPS port). Default: none. */
+    publicTcpPorts?: number[];
     /** Answer pings that arrive over the mesh (from peers only: WireGuard drops the rest). */
     meshPing: boolean;
     /** "drop" for ordinary hosts; "accept" for hypervisors that route for their guests. */
@@ -67,6 +69,7 @@ export function renderFirewall(spec: FirewallSpec): string {
         `\t\tiifname ${wg} ip saddr @ssh_mesh tcp dport ${spec.sshPort} accept`,
         `\t\tiifname != ${wg} ip saddr @ssh_bootstrap tcp dport ${spec.sshPort} accept`,
         `\t\tiifname ${wg} ip saddr . meta l4proto . th dport @mesh_allow accept`,
+        ...(spec.publicTcpPorts?.length ? [`\t\tiifname != ${wg} tcp dport { ${[...spec.publicTcpPorts].sort((a, b) => a - b).join(", ")} } accept`] : []),
         ...(spec.meshPing ? [`\t\tiifname ${wg} icmp type echo-request limit rate 100/second accept`] : []),
         ...(spec.logDrops ? [DROP_LOG("in")] : []),
         "\t}",

@@ -18,11 +18,20 @@ export function probe(ns: string | undefined, targets: string[], timeoutMs = 300
 }
 
 /** Starts TCP listeners in a namespace; the caller ends them by pid (the returned child). */
-export async function listen(ns: string, ports: number[]): Promise<ChildProcess> {
-    const child = spawn("ip", ["netns", "exec", ns, NODE, NET_TOOL, "listen", ...ports.map(String)], { stdio: ["ignore", "pipe", "inherit"] });
+export function listen(ns: string, ports: number[]): Promise<ChildProcess> {
+    return startTool(ns, ["listen", ...ports.map(String)]);
+}
+
+/**
+ * Starts net-tool in a namespace (or on this machine when ns is undefined) and waits for its
+ * "ready"; the caller ends it by pid (the returned child).
+ */
+export async function startTool(ns: string | undefined, args: string[]): Promise<ChildProcess> {
+    const [cmd, ...rest] = inNs(ns, [NODE, NET_TOOL, ...args]);
+    const child = spawn(cmd, rest, { stdio: ["ignore", "pipe", "inherit"] });
     await new Promise<void>((resolve, reject) => {
         child.stdout!.once("data", () => resolve());
-        child.once("exit", (code) => reject(new Error(`listener in ${ns} exited with ${code}`)));
+        child.once("exit", (code) => reject(new Error(`net-tool ${args[0]} in ${ns ?? "this machine"} exited with ${code}`)));
     });
     return child;
 }

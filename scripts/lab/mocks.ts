@@ -51,7 +51,8 @@ function privateKey(inputs: any): Record<string, string> {
 
 function subjectOf(inputs: any): string {
     const s = plain(inputs.subject) ?? {};
-    return `/CN=${s.commonName ?? "unnamed"}` + (s.organization ? `/O=${s.organization}` : "");
+    // The provider (Go's crypto/x509) writes O before CN; $ssl_client_s_dn then reads CN=...,O=...
+    return (s.organization ? `/O=${s.organization}` : "") + `/CN=${s.commonName ?? "unnamed"}`;
 }
 
 const USE_NAMES: Record<string, [string, string]> = {

@@ -1,6 +1,12 @@
 // A tiny network tool run inside lab namespaces (`ip netns exec NS node net-tool.js ...`):
 //   listen PORT...                 accept TCP connections on every port (and close them)
 //   probe TIMEOUT_MS HOST:PORT...  try each TCP connection at once; prints JSON {target: "open"|"refused"|"filtered"}
+//   http-echo PORT                 answer every HTTP request with 200 and the request's headers as JSON
+//   https-load URL CERT KEY CA     one request per new TLS connection, back to back, until SIGTERM;
+//                                  then prints JSON {ok, failed, statuses}
+import { readFileSync } from "fs";
+import { createServer as createHttpServer } from "http";
+import { request as httpsRequest } from "https";
 import { Socket, createServer } from "net";
 
 function listen(ports: number[]): void {
@@ -27,7 +33,42 @@ async function probe(timeoutMs: number, targets: string[]): Promise<void> {
     process.stdout.write(JSON.stringify(Object.fromEntries(targets.map((t, i) => [t, results[i]]))) + "\n");
 }
 
+function httpEcho(port: number): void {
+    createHttpServer((req, res) => {
+        res.writeHead(200, { "content-type": "application/json" });
+        res.end(JSON.stringify(req.headers));
+    }).listen(port, "0.0.0.0", () => process.stdout.write("ready\n"));
+}
+
+function httpsLoad(url: string, cert: string, key: string, ca: string): void {
+    const tls = { cert: readFileSync(cert), key: readFileSync(key), ca: readFileSync(ca), agent: false as const };
+    const counts = { ok: 0, failed: 0, statuses: {} as Record<string, number> };
+    let stopping = false;
+    process.on("SIGTERM", () => { stopping = true; });
+    const once = () => {
+        if (stopping) {
+            process.stdout.write(JSON.stringify(counts) + "\n");
+            return;
+        }
+        const req = httpsRequest(url, tls, (res) => {
+            res.resume();
+            res.on("end", () => {
+                const code = String(res.statusCode);
+                counts.statuses[code] = (counts.statuses[code] ?? 0) + 1;
+                if (code === "200") counts.ok++; else counts.failed++;
+                once();
+            });
+        });
+        req.on("error", () => { counts.failed++; once(); });
+        req.end();
+    };
+    process.stdout.write("ready\n");
+    once();
+}
+
 const [mode, ...rest] = process.argv.slice(2);
 if (mode === "listen") listen(rest.map(Number));
+else if (mode === "http-echo") httpEcho(Number(rest[0]));
+else if (mode === "https-load") httpsLoad(rest[0], rest[1], rest[2], rest[3]);
 else if (mode === "probe") void probe(Number(rest[0]), rest.slice(1));
-else { process.stderr.write("usage: net-tool listen PORT... | probe TIMEOUT_MS HOST:PORT...\n"); process.exit(2); }
+else { process.stderr.write("usage: net-tool listen PORT... | probe TIMEOUT_MS HOST:PORT... | http-echo PORT | https-load URL CERT KEY CA\n"); process.exit(2); }

@@ -3,10 +3,12 @@
 // namespaces with their own sshd, wireguard-go and nftables. Then the network is measured.
 import test from "ava";
 import { execFileSync } from "child_process";
-import { existsSync, readFileSync } from "fs";
+import { existsSync, readFileSync, rmSync } from "fs";
 import { CommandSpec, commandsOf, deploy, destroy } from "../../scripts/lab/command-runner";
 import { installMocks } from "../../scripts/lab/mocks";
-import { inLabHost, interfaceIndex, probe, startPing } from "../../scripts/lab/lab-probe";
+import * as pulumi from "@pulumi/pulumi";
+import { inLabHost, interfaceIndex, probe, startPing, startTool } from "../../scripts/lab/lab-probe";
+import { curl, expiredCertificate, foreignCertificate, privateDir, writePrivate } from "./gateway-clients";
 import { LabNode, measureMatrix, startListeners } from "../../scripts/lab/report";
 
 const recorded = installMocks();
@@ -25,6 +27,7 @@ const BASE: StackSettings = {
     extraAppServers: 0,
 };
 
+const MESH_ONLY: StackSettings = { ...BASE, sshOverMeshOnly: true };
 const state = new Map<string, CommandSpec>();
 let built: ReturnType<typeof zeroTrustStack>;
 
@@ -134,16 +137,86 @@ test.serial("the measured access matrix equals the policy, and the underlay show
 });
 
 test.serial("a second deployment changes nothing and runs no remote command", async (t) => {
-    const { ran, error } = await up({ ...BASE, sshOverMeshOnly: true });
+    const { ran, error } = await up(MESH_ONLY);
     t.is(error, undefined);
     t.deepEqual(ran, []);
+});
+
+const resolved = <T>(o: pulumi.Output<T>) => new Promise<T>((r) => o.apply((v) => { r(v); return v; }));
+
+test.serial("gateway: only allowed identities pass, identity headers cannot be spoofed, bad certificates and TLS 1.2 are refused", async (t) => {
+    const echo = await Promise.all(["app-1", "app-2"].map((h) => startTool(ns(h), ["http-echo", "8080"])));
+    t.teardown(() => echo.forEach((e) => e.kill()));
+    const dir = privateDir();
+    t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+    const ca = writePrivate(dir, "ca.pem", await resolved(built.ca.chainPem));
+    const creds = async (c: string) => ({
+        cert: writePrivate(dir, `${c}.crt`, await resolved(built.gateway.clients[c].certPem)),
+        key: writePrivate(dir, `${c}.key`, await resolved(built.gateway.clients[c].privateKeyPem)),
+    });
+    const [alice, carol] = [await creds("alice"), await creds("carol")];
+    const host = `gateway.${LAB}.zerotrust.internal`;
+    const url = `https://${host}/`;
+    const resolveTo = `${host}:443:${built.hosts.gateway.underlay}`;
+    const as = (c: { cert: string; key: string }, ...extra: string[]) => curl(url, resolveTo, ca, ["--cert", c.cert, "--key", c.key, ...extra]);
+
+    const ok = as(alice, "-H", "X-Client-DN: CN=mallory,O=zerotrust", "-H", "X-Client-Verify: SUCCESS-FORGED");
+    t.is(ok.status, "200", ok.body);
+    const headers = JSON.parse(ok.body);
+    t.is(headers["x-client-dn"], "CN=alice,O=zerotrust", "the verified DN replaces the one the client sent");
+    t.is(headers["x-client-verify"], "SUCCESS");
+    t.regex(headers["x-client-fingerprint"], /^[0-9a-f]{40}$/);
+    t.is(as(carol).status, "403", "a valid certificate that is not on the allowlist");
+    t.is(curl(url, resolveTo, ca, []).status, "400", "no certificate");
+    t.is(as(foreignCertificate(dir)).status, "400", "a certificate from another CA");
+    const expired = expiredCertificate(dir, await resolved(built.ca.issuerCertPem), await resolved(built.ca.issuerKeyPem));
+    t.is(as(expired).status, "400", "an expired certificate from the right CA");
+    const tls12 = as(alice, "--tls-max", "1.2");
+    t.is(tls12.status, "000", "a TLS 1.2-only client");
+    t.regex(tls12.body, /alert|version|handshake/i);
+});
+
+test.serial("gateway: revoking a client is a config change; the reload under load fails no request", async (t) => {
+    const echo = await Promise.all(["app-1", "app-2"].map((h) => startTool(ns(h), ["http-echo", "8080"])));
+    t.teardown(() => echo.forEach((e) => e.kill()));
+    const dir = privateDir();
+    t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+    const ca = writePrivate(dir, "ca.pem", await resolved(built.ca.chainPem));
+    const cred = async (c: string) => ({
+        cert: writePrivate(dir, `${c}.crt`, await resolved(built.gateway.clients[c].certPem)),
+        key: writePrivate(dir, `${c}.key`, await resolved(built.gateway.clients[c].privateKeyPem)),
+    });
+    const [alice, bob] = [await cred("alice"), await cred("bob")];
+    const host = `gateway.${LAB}.zerotrust.internal`;
+    const resolveTo = `${host}:443:${built.hosts.gateway.underlay}`;
+    t.is(curl(`https://${host}/`, resolveTo, ca, ["--cert", bob.cert, "--key", bob.key]).status, "200", "bob passes before");
+
+    // Load from this machine: alice, one new TLS connection per request, through the reload.
+    const load = await startTool(undefined, ["https-load", `https://${built.hosts.gateway.underlay}/`, alice.cert, alice.key, ca]);
+    let report = "";
+    load.stdout!.on("data", (d) => { report += d; });
+    const { ran, error } = await up({ ...MESH_ONLY, revokedClients: ["bob"] });
+    await new Promise((r) => setTimeout(r, 500));
+    const finished = new Promise((r) => load.once("exit", r));
+    load.kill("SIGTERM");
+    await finished;
+    const counts = JSON.parse(report.split("\n").filter((l) => l.startsWith("{")).pop()!);
+    t.log(`requests during the revocation deploy: ${counts.ok} ok, ${counts.failed} failed (${JSON.stringify(counts.statuses)})`);
+    t.is(error, undefined);
+    t.deepEqual(ran, ["gateway-gateway"]);
+    t.true(counts.ok > 20);
+    t.is(counts.failed, 0);
+    t.is(curl(`https://${host}/`, resolveTo, ca, ["--cert", bob.cert, "--key", bob.key]).status, "400", "bob is refused once revoked");
+    t.is(curl(`https://${host}/`, resolveTo, ca, ["--cert", alice.cert, "--key", alice.key]).status, "200");
+    const crl = inLabHost(`${LAB_ROOT}/gateway`, ["openssl", "crl", "-in", "/etc/zerotrust/gateway/crl.pem", "-noout", "-text"]);
+    t.regex(crl, /Serial Number: /);
 });
 
 test.serial("adding a node updates only the hosts that peer with it; untouched tunnels keep their sessions and lose no ping", async (t) => {
     const before = Object.fromEntries(SEED_NODES.map((n) => [n.name, interfaceIndex(ns(n.name), "wg0")]));
     const ping = startPing(ns("app-1"), built.mesh.addresses.db);
     await new Promise((r) => setTimeout(r, 1000));
-    const { ran, error } = await up({ ...BASE, sshOverMeshOnly: true, extraAppServers: 1 });
+    const { ran, error } = await up({ ...MESH_ONLY, revokedClients: ["bob"], extraAppServers: 1 });
     await new Promise((r) => setTimeout(r, 500));
     const { sent, received } = await ping.stop();
     t.is(error, undefined);

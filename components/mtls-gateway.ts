@@ -1,0 +1,117 @@
+// MtlsGateway: nginx on a ZeroTrustNode that admits only clients with a certificate from the
+// InternalCA whose identity is on the allowlist, checks every CA's CRL, and hands the verified
+// identity to the application. Laid down through the node's apply protocol (nginx -t, reload,
+// previous config restored on failure).
+import * as pulumi from "@pulumi/pulumi";
+import { InternalCA, IssuedCertificate } from "./internal-ca";
+import { CrlRequest, crlWindow, serialOf } from "./remote/crl";
+import { GATEWAY_FILES, renderGatewayConfig } from "./render/nginx";
+import { ValidationError, checkDnsName, checkIPv4, checkName, checkPort, checkPositiveInt, checkUnique, parseIPv4 } from "./validate";
+import { ZeroTrustNode } from "./zero-trust-node";
+
+export interface MtlsGatewayArgs {
+    /** The host the gateway runs on; its publicTcpPorts must include listenPort. */
+    node: ZeroTrustNode;
+    ca: InternalCA;
+    /** DNS name on the server certificate, the name clients connect to. */
+    serverName: string;
+    /** IPv4 addresses on the server certificate too. Default: none. */
+    serverAddresses?: string[];
+    /** Named clients to issue certificates for (the certificate CN is the name). */
+    clients: string[];
+    /** Which of the clients may pass; a valid certificate not on the list gets 403. Default: every client. */
+    allowedClients?: string[];
+    /** Clients whose certificates are revoked: listed in the CRL, refused in the handshake. Default: none. */
+    revokedClients?: string[];
+    /** host:port upstreams; the host is a mesh member's name (its mesh address) or an IPv4 address. */
+    upstreams: string[];
+    /** HTTPS port. Default: 443. */
+    listenPort?: number;
+    /** Also accept TLS 1.2 (ECDHE-ECDSA AEAD suites only). Default: false, TLS 1.3 only. */
+    allowTls12?: boolean;
+    /** CRLs are remade every this many days and stay valid for two such windows. Default: 7. */
+    crlWindowDays?: number;
+}
+
+export interface ClientCredentials {
+    certPem: pulumi.Output<string>;
+    /** Secret. */
+    privateKeyPem: pulumi.Output<string>;
+    /** The CA certificates that verify the gateway's server certificate. */
+    caPem: pulumi.Output<string>;
+}
+
+function resolveUpstream(field: string, upstream: string, meshAddresses: Record<string, string>): string {
+    const m = /^([^:]+):(\d{1,5})$/.exec(upstream);
+    if (!m) throw new ValidationError(field, upstream, "expected host:port, where host is a mesh member or an IPv4 address");
+    checkPort(field, Number(m[2]));
+    if (parseIPv4(m[1]) !== null) return upstream;
+    const address = meshAddresses[checkName(field, m[1])];
+    if (!address) throw new ValidationError(field, upstream, `'${m[1]}' is not a member of the mesh`);
+    return `${address}:${m[2]}`;
+}
+
+export class MtlsGateway extends pulumi.ComponentResource {
+    readonly clients: Record<string, ClientCredentials>;
+    readonly serverCertificate: IssuedCertificate;
+    readonly listenPort: number;
+
+    constructor(name: string, args: MtlsGatewayArgs, opts?: pulumi.ComponentResourceOptions) {
+        checkName("MtlsGateway name", name);
+        const listenPort = checkPort("listenPort", args.listenPort ?? 443);
+        if (!args.node.publicTcpPorts.includes(listenPort)) {
+            throw new ValidationError("listenPort", listenPort,
+                `node '${args.node.member}' does not open it on the underlay: add publicTcpPorts: [${listenPort}] to its ZeroTrustNode`);
+        }
+        const serverName = checkDnsName("serverName", args.serverName);
+        const serverAddresses = (args.serverAddresses ?? []).map((a, i) => checkIPv4(`serverAddresses[${i}]`, a));
+        const clients = args.clients.map((c, i) => checkName(`clients[${i}]`, c));
+        checkUnique("clients", clients, "client");
+        const inClients = (field: string) => (c: string, i: number) => {
+            if (!clients.includes(c)) throw new ValidationError(`${field}[${i}]`, c, "is not one of clients");
+            return c;
+        };
+        const allowed = (args.allowedClients ?? clients).map(inClients("allowedClients"));
+        const revoked = (args.revokedClients ?? []).map(inClients("revokedClients"));
+        const upstreams = args.upstreams.map((u, i) => resolveUpstream(`upstreams[${i}]`, u, args.node.meshAddresses));
+        if (upstreams.length === 0) throw new ValidationError("upstreams", [], "the gateway needs at least one upstream");
+        const windowDays = checkPositiveInt("crlWindowDays", args.crlWindowDays ?? 7, 365);
+        super("zerotrust:index:MtlsGateway", name, {}, opts);
+        this.listenPort = listenPort;
+        const ca = args.ca;
+
+        this.serverCertificate = ca.issueServerCertificate(`${name}-server`, { commonName: serverName, dnsNames: [serverName], ipAddresses: serverAddresses });
+        const issued = Object.fromEntries(clients.map((c) => [c, ca.issueClientCertificate(c)]));
+        this.clients = Object.fromEntries(clients.map((c) => [c, {
+            certPem: issued[c].certPem, privateKeyPem: issued[c].privateKeyPem, caPem: ca.chainPem,
+        }]));
+
+        const config = renderGatewayConfig({
+            listenPort, serverName, upstreams,
+            allowedDns: allowed.filter((c) => !revoked.includes(c)).map((c) => `CN=${c},O=${ca.organization}`),
+            verifyDepth: ca.verifyDepth,
+            allowTls12: args.allowTls12 ?? false,
+            pidFile: "/run/zerotrust-gateway.pid",
+            errorLog: "/var/log/nginx/zerotrust-gateway.error.log",
+        });
+        const files = pulumi.all([this.serverCertificate.fullChainPem, this.serverCertificate.privateKeyPem, ca.chainPem])
+            .apply(([chain, key, cas]) => ({
+                [GATEWAY_FILES.config]: config,
+                [GATEWAY_FILES.certificate]: chain,
+                [GATEWAY_FILES.key]: key,
+                [GATEWAY_FILES.clientCas]: cas,
+            }));
+
+        // Revoked clients were issued by the issuing CA; the root's own CRL revokes nothing.
+        const window = crlWindow(new Date(), windowDays);
+        const revokedSerials = pulumi.all(revoked.map((c) => issued[c].certPem)).apply((pems) => pems.map(serialOf));
+        const crl = pulumi.all([ca.issuerCertPem, ca.issuerKeyPem, ca.rootCertPem, ca.rootKeyPem, ca.intermediateCertPem, revokedSerials])
+            .apply(([issuerCert, issuerKey, rootCert, rootKey, mid, serials]) => {
+                const lists: CrlRequest[] = [{ caCertPem: issuerCert, caKeyPem: issuerKey, revokedSerials: serials, window, windowDays }];
+                if (mid) lists.push({ caCertPem: rootCert, caKeyPem: rootKey, revokedSerials: [], window, windowDays });
+                return { file: GATEWAY_FILES.crl, lists };
+            });
+        args.node.applyConcern(`${name}-gateway`, "gateway", files, {}, { crl, parent: this });
+        this.registerOutputs({ listenPort, serverCertPem: this.serverCertificate.certPem });
+    }
+}

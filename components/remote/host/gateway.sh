@@ -1,0 +1,64 @@
+# Concern: the mTLS gateway, an nginx instance of its own (its own config, pid file and unit), so
+# the distribution's nginx configuration is never touched. `nginx -t` before anything changes,
+# reload (graceful: in-flight requests finish) rather than restart.
+ZT_GW_DIR=/etc/zerotrust/gateway
+ZT_GW_CONF="$ZT_GW_DIR/nginx.conf"
+ZT_GW_UNIT=/etc/systemd/system/zerotrust-gateway.service
+ZT_GW_PID=/run/zerotrust-gateway.pid   # the config's `pid`, fixed so a stop works without the config
+
+zt_targets() {
+    local f
+    for f in nginx.conf server-chain.crt server.key client-cas.crt crl.pem; do echo "$f $ZT_GW_DIR/$f"; done
+}
+
+# Relative paths in the config resolve against its own directory, so staging validates as is.
+zt_validate() { nginx -t -q -c "$1/nginx.conf"; }
+
+zt_gw_running() { [ -s "$ZT_GW_PID" ] && kill -0 "$(cat "$ZT_GW_PID")" 2>/dev/null; }
+
+zt_activate() {
+    nginx -t -q -c "$ZT_GW_CONF" || return 1
+    if zt_has_systemd; then
+        cat >"$ZT_GW_UNIT.zt-new" <<UNIT
+[Unit]
+Description=zerotrust mTLS gateway (nginx)
+After=network-online.target
+
+[Service]
+Type=forking
+PIDFile=$ZT_GW_PID
+ExecStartPre=/usr/sbin/nginx -t -q -c $ZT_GW_CONF
+ExecStart=/usr/sbin/nginx -c $ZT_GW_CONF
+ExecReload=/usr/sbin/nginx -s reload -c $ZT_GW_CONF
+ExecStop=/usr/sbin/nginx -s quit -c $ZT_GW_CONF
+
+[Install]
+WantedBy=multi-user.target
+UNIT
+        mv -f "$ZT_GW_UNIT.zt-new" "$ZT_GW_UNIT"
+        systemctl daemon-reload
+        systemctl enable --quiet zerotrust-gateway.service
+        if systemctl is-active --quiet zerotrust-gateway.service; then systemctl reload zerotrust-gateway.service; else systemctl start zerotrust-gateway.service; fi
+    elif zt_gw_running; then
+        nginx -s reload -c "$ZT_GW_CONF"
+    else
+        nginx -c "$ZT_GW_CONF"
+    fi
+}
+
+zt_verify() {
+    nginx -t -q -c "$ZT_GW_CONF" || return 1
+    local i
+    for i in $(seq 50); do zt_gw_running && return 0; sleep 0.1; done
+    return 1
+}
+
+zt_deactivate() {
+    if zt_has_systemd && [ -e "$ZT_GW_UNIT" ]; then
+        systemctl disable --now --quiet zerotrust-gateway.service || true
+        rm -f "$ZT_GW_UNIT"
+        systemctl daemon-reload
+    elif zt_gw_running; then
+        kill -QUIT "$(cat "$ZT_GW_PID")"   # graceful shutdown of the master we started
+    fi
+}

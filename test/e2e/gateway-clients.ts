@@ -1,0 +1,65 @@
+// Client material for the gateway tests: the stack's own certificates, plus the kinds a gateway
+// must refuse (a certificate from another CA, an expired one from the right CA), made with openssl.
+import { execFileSync } from "child_process";
+import { mkdtempSync, writeFileSync } from "fs";
+import { tmpdir } from "os";
+import { join } from "path";
+
+export function privateDir(): string {
+    return mkdtempSync(join(tmpdir(), "zt-gw-")); // 0700
+}
+
+export function writePrivate(dir: string, name: string, content: string): string {
+    writeFileSync(join(dir, name), content, { mode: 0o600 });
+    return join(dir, name);
+}
+
+const openssl = (args: string[]) => execFileSync("openssl", args, { stdio: ["ignore", "pipe", "pipe"] });
+
+/** A client certificate for CN=alice from a CA nobody trusts. */
+export function foreignCertificate(dir: string): { cert: string; key: string } {
+    const key = join(dir, "foreign.key");
+    const cert = join(dir, "foreign.crt");
+    openssl(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", key, "-out", cert,
+        "-subj", "/O=zerotrust/CN=alice", "-days", "1", "-addext", "extendedKeyUsage=clientAuth"]);
+    return { cert, key };
+}
+
+/** A client certificate for CN=alice from the right CA, valid only in January 2020. */
+export function expiredCertificate(dir: string, caCertPem: string, caKeyPem: string): { cert: string; key: string } {
+    const ca = writePrivate(dir, "ca.crt", caCertPem);
+    const caKey = writePrivate(dir, "ca.key", caKeyPem);
+    writeFileSync(join(dir, "index.txt"), "");
+    writeFileSync(join(dir, "serial"), "1000\n");
+    writeFileSync(join(dir, "ca.cnf"), [
+        "[ca]", "default_ca = zt", "[zt]", `database = ${join(dir, "index.txt")}`, `serial = ${join(dir, "serial")}`,
+        `new_certs_dir = ${dir}`, "default_md = sha256", "policy = any", "x509_extensions = client", "copy_extensions = none",
+        "[any]", "commonName = supplied", "organizationName = optional", "[client]", "extendedKeyUsage = clientAuth",
+        "basicConstraints = critical,CA:FALSE", "",
+    ].join("\n"));
+    const key = join(dir, "expired.key");
+    openssl(["req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", key,
+        "-out", join(dir, "expired.csr"), "-subj", "/O=zerotrust/CN=alice"]);
+    const cert = join(dir, "expired.crt");
+    openssl(["ca", "-batch", "-notext", "-config", join(dir, "ca.cnf"), "-cert", ca, "-keyfile", caKey, "-in", join(dir, "expired.csr"),
+        "-out", cert, "-startdate", "20200101000000Z", "-enddate", "20200201000000Z"]);
+    return { cert, key };
+}
+
+export interface CurlResult {
+    status: string;
+    body: string;
+    exit: number;
+}
+
+/** curl from this machine; status "000" when no HTTP response came (TLS refused). */
+export function curl(url: string, resolve: string, ca: string, extra: string[]): CurlResult {
+    try {
+        const out = execFileSync("curl", ["-sS", "--max-time", "10", "--resolve", resolve, "--cacert", ca, "-w", "\n%{http_code}", ...extra, url],
+            { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+        const lines = out.split("\n");
+        return { status: lines.pop()!, body: lines.join("\n"), exit: 0 };
+    } catch (e: any) {
+        return { status: "000", body: String(e.stderr ?? ""), exit: e.status ?? 1 };
+    }
+}
