@@ -9,7 +9,7 @@ import { Recorded, plain } from "./mocks";
 export const LOCAL_COMMAND = "command:local:Command";
 
 // The order the components' dependsOn chains impose (lab first, then each host's concerns).
-const PHASES = ["-bridge", "-namespace", "-tunnel", "-bootstrap", "-wireguard", "-firewall", "-ssh"];
+const PHASES = ["-bridge", "-vm", "-namespace", "-tunnel", "-bootstrap", "-wireguard", "-firewall", "-ssh", "-gateway"];
 
 function phaseOf(name: string): number {
     const i = PHASES.findIndex((suffix) => name.endsWith(suffix));
