@@ -73,6 +73,7 @@ export function renderGatewayConfig(g: GatewaySpec): string {
         "        ssl_ecdh_curve X25519:prime256v1;",
         "        ssl_session_cache shared:zt_gateway:10m;",
         "        ssl_session_timeout 4h;",
+        "        ssl_session_tickets off;",
         `        ssl_client_certificate ${f.clientCas};`,
         "        ssl_verify_client on;",
         `        ssl_verify_depth ${g.verifyDepth};`,

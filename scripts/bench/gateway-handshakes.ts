@@ -1,0 +1,158 @@
+// Benchmark, on demand (`npm run bench:gateway`): mTLS handshakes per second through nginx on
+// loopback, full and resumed, for three configurations side by side in one run:
+//   gateway  the MtlsGateway's own config (ECDSA P-256 keys, TLS 1.3, session cache, CRL, allowlist)
+//   seed     the seeds' style: RSA 4096 CA, RSA 2048 server and client keys, no session cache
+//   bare     a minimal nginx mTLS server with the gateway's keys: the ceiling
+// Load: `openssl s_time` (Debian's openssl) with a client certificate, one connection at a time.
+// The client shares the machine's two cores with nginx, so besides wall-clock rates the figures
+// that decide are handshakes per second of nginx worker CPU (the server's capacity), measured from
+// the workers' own CPU time. Configurations take turns, ROUNDS times; medians are reported.
+import { execFileSync, spawnSync } from "child_process";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "fs";
+import { tmpdir } from "os";
+import { join } from "path";
+import { buildCrl } from "../../components/remote/crl";
+import { GATEWAY_FILES, renderGatewayConfig } from "../../components/render/nginx";
+
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const CLIENTS = Number(process.env.BENCH_CLIENTS ?? 4);
+const TICKS = Number(execFileSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).trim());
+const openssl = (args: string[], cwd: string) => execFileSync("openssl", args, { cwd, stdio: ["ignore", "pipe", "pipe"] });
+
+type KeyKind = "ec" | "rsa2048" | "rsa4096";
+const keyArgs = (k: KeyKind) => k === "ec" ? ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256"] : ["-newkey", `rsa:${k.slice(3)}`];
+
+/** CA, server and client certificates in dir (names ca, server, client). */
+function makePki(dir: string, caKey: KeyKind, leafKey: KeyKind): void {
+    mkdirSync(dir, { recursive: true });
+    openssl(["req", "-x509", "-nodes", ...keyArgs(caKey), "-keyout", "ca.key", "-out", "ca.crt", "-subj", "/O=zerotrust/CN=bench CA", "-days", "2"], dir);
+    for (const [name, eku, cn] of [["server", "serverAuth", "localhost"], ["client", "clientAuth", "alice"]]) {
+        openssl(["req", "-new", "-nodes", ...keyArgs(leafKey), "-keyout", `${name}.key`, "-out", `${name}.csr`, "-subj", `/O=zerotrust/CN=${cn}`], dir);
+        writeFileSync(join(dir, `${name}.ext`), `extendedKeyUsage=${eku}\nsubjectAltName=DNS:localhost,IP:127.0.0.1\n`);
+        openssl(["x509", "-req", "-in", `${name}.csr`, "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial", "-days", "2",
+            "-extfile", `${name}.ext`, "-out", `${name}.crt`], dir);
+    }
+}
+
+function gatewayConfig(dir: string, port: number, upstreamPort: number): void {
+    const conf = renderGatewayConfig({
+        listenPort: port, serverName: "localhost", upstreams: [`127.0.0.1:${upstreamPort}`], allowedDns: ["CN=alice,O=zerotrust"],
+        verifyDepth: 1, allowTls12: false, pidFile: join(dir, "nginx.pid"), errorLog: join(dir, "error.log"),
+    }).replace(/listen (\d+) ssl default_server;/, "listen 127.0.0.1:$1 ssl default_server;")
+        // The upstream answers in the same nginx, so every configuration does the same HTTP work.
+        .replace(/\n}\n$/, `\n    server { listen 127.0.0.1:${upstreamPort}; access_log off; location / { return 200 "ok"; } }\n}\n`);
+    writeFileSync(join(dir, GATEWAY_FILES.config), conf);
+    writeFileSync(join(dir, GATEWAY_FILES.certificate), readFileSync(join(dir, "server.crt")));
+    writeFileSync(join(dir, GATEWAY_FILES.key), readFileSync(join(dir, "server.key")), { mode: 0o600 });
+    writeFileSync(join(dir, GATEWAY_FILES.clientCas), readFileSync(join(dir, "ca.crt")));
+    writeFileSync(join(dir, GATEWAY_FILES.crl), buildCrl({
+        caCertPem: readFileSync(join(dir, "ca.crt"), "utf8"), caKeyPem: readFileSync(join(dir, "ca.key"), "utf8"),
+        revokedSerials: [], window: Math.floor(Date.now() / (7 * 86400_000)), windowDays: 7,
+    }));
+}
+
+function plainConfig(dir: string, port: number, sessionCache: boolean, protocols: string): void {
+    writeFileSync(join(dir, "nginx.conf"), [
+        "worker_processes auto;", `pid ${join(dir, "nginx.pid")};`, `error_log ${join(dir, "error.log")} warn;`,
+        "events { worker_connections 1024; }", "http {", "    access_log off;", "    server {",
+        `        listen 127.0.0.1:${port} ssl default_server;`,
+        "        ssl_certificate server.crt;", "        ssl_certificate_key server.key;",
+        `        ssl_protocols ${protocols};`,
+        "        ssl_client_certificate ca.crt;", "        ssl_verify_client on;",
+        ...(sessionCache ? ["        ssl_session_cache shared:bench:10m;"] : ["        ssl_session_cache off;", "        ssl_session_tickets off;"]),
+        "        location / { return 200 \"ok\"; }", "    }", "}", "",
+    ].join("\n"));
+}
+
+function startNginx(dir: string): void {
+    execFileSync("nginx", ["-c", join(dir, "nginx.conf")], { stdio: ["ignore", "pipe", "pipe"] });
+}
+
+function stopNginx(dir: string): void {
+    try {
+        const pid = Number(readFileSync(join(dir, "nginx.pid"), "utf8"));
+        process.kill(pid, "SIGQUIT"); // the master we started, by pid
+    } catch { /* not running */ }
+}
+
+/** CPU seconds used so far by the workers of the nginx master whose pid file is in dir. */
+function workerCpuSeconds(dir: string): number {
+    const master = readFileSync(join(dir, "nginx.pid"), "utf8").trim();
+    const workers = execFileSync("ps", ["--ppid", master, "-o", "pid="], { encoding: "utf8" }).trim().split(/\s+/);
+    return workers.reduce((sum, pid) => {
+        const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ");
+        return sum + (Number(fields[11]) + Number(fields[12])) / TICKS; // utime + stime
+    }, 0);
+}
+
+interface Rate { wall: number; perCpu: number }
+
+/** s_time fetching / over each (new or resumed) connection: per wall second and per worker CPU second. */
+function measure(dir: string, port: number, mode: "-new" | "-reuse"): Rate {
+    const cpuBefore = workerCpuSeconds(dir);
+    // CLIENTS copies of s_time at once (a shell waits for all of them).
+    const one = `openssl s_time -connect 127.0.0.1:${port} ${mode} -time ${SECONDS} -www / -cert client.crt -key client.key -CAfile ca.crt`;
+    const r = spawnSync("bash", ["-c", `for i in $(seq ${CLIENTS}); do ${one} & done; wait`], { cwd: dir, encoding: "utf8" });
+    const cpu = workerCpuSeconds(dir) - cpuBefore;
+    const runs = [...r.stdout.matchAll(/(\d+) connections in (\d+) real seconds/g)];
+    if (runs.length !== CLIENTS) throw new Error(`s_time printed ${runs.length} rates of ${CLIENTS} for port ${port}: ${r.stdout}\n${r.stderr}`);
+    const connections = runs.reduce((n, m) => n + Number(m[1]), 0);
+    return { wall: connections / SECONDS, perCpu: connections / Math.max(cpu, 1 / TICKS) };
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+function main(): void {
+    const root = mkdtempSync(join(tmpdir(), "zt-bench-"));
+    const setups = [
+        { name: "gateway", port: 18443, dir: join(root, "gateway") },
+        { name: "seed", port: 18444, dir: join(root, "seed") },
+        { name: "bare", port: 18445, dir: join(root, "bare") },
+    ];
+    const started: string[] = [];
+    try {
+        makePki(setups[0].dir, "ec", "ec");
+        gatewayConfig(setups[0].dir, setups[0].port, 18480);
+        makePki(setups[1].dir, "rsa4096", "rsa2048");
+        plainConfig(setups[1].dir, setups[1].port, false, "TLSv1.2 TLSv1.3");
+        mkdirSync(setups[2].dir);
+        for (const f of ["ca.crt", "ca.key", "server.crt", "server.key", "client.crt", "client.key"]) {
+            writeFileSync(join(setups[2].dir, f), readFileSync(join(setups[0].dir, f)), { mode: 0o600 });
+        }
+        plainConfig(setups[2].dir, setups[2].port, true, "TLSv1.3");
+        for (const s of setups) { startNginx(s.dir); started.push(s.dir); }
+
+        const samples: Record<string, Record<"full" | "resumed", Rate[]>> = {};
+        for (let round = 0; round < ROUNDS; round++) {
+            for (const s of setups) {
+                samples[s.name] ??= { full: [], resumed: [] };
+                samples[s.name].full.push(measure(s.dir, s.port, "-new"));
+                samples[s.name].resumed.push(measure(s.dir, s.port, "-reuse"));
+            }
+        }
+        const pick = (name: string, kind: "full" | "resumed", metric: keyof Rate) => median(samples[name][kind].map((r) => r[metric]));
+        const fmt = (n: number) => n.toFixed(0).padStart(9);
+        const ratio = (kind: "full" | "resumed", metric: keyof Rate, other: string) => pick("gateway", kind, metric) / pick(other, kind, metric);
+        const lines = [
+            `mTLS connections per second over loopback (${CLIENTS} openssl s_time at once, fetching /), median of ${ROUNDS} rounds of ${SECONDS} s:`,
+            "             per worker CPU second    per wall second",
+            "               full   resumed          full   resumed",
+            ...setups.map((s) => `  ${s.name.padEnd(8)}${fmt(pick(s.name, "full", "perCpu"))}${fmt(pick(s.name, "resumed", "perCpu"))}   ` +
+                `${fmt(pick(s.name, "full", "wall"))}${fmt(pick(s.name, "resumed", "wall"))}`),
+            "",
+            "  ratios, per worker CPU second (per wall second in brackets):",
+            `  gateway / seed, full handshakes:   ${ratio("full", "perCpu", "seed").toFixed(2)}x (${ratio("full", "wall", "seed").toFixed(2)}x)   goal >= 1.6x`,
+            `  gateway / seed, returning clients: ${ratio("resumed", "perCpu", "seed").toFixed(2)}x (${ratio("resumed", "wall", "seed").toFixed(2)}x)   goal >= 3x`,
+            `  gateway / bare ceiling, full:      ${(100 * ratio("full", "perCpu", "bare")).toFixed(0)}% (${(100 * ratio("full", "wall", "bare")).toFixed(0)}%)   goal >= 90%`,
+            `  gateway / bare ceiling, resumed:   ${(100 * ratio("resumed", "perCpu", "bare")).toFixed(0)}% (${(100 * ratio("resumed", "wall", "bare")).toFixed(0)}%)`,
+        ];
+        process.stdout.write(lines.join("\n") + "\n");
+    } finally {
+        for (const dir of started) stopNginx(dir);
+        setTimeout(() => rmSync(root, { recursive: true, force: true }), 500);
+    }
+}
+
+main();
+

@@ -1,0 +1,72 @@
+// The gateway's nginx configuration, checked by the real `nginx -t` with real certificates and CRL.
+import test from "ava";
+import { execFileSync, spawnSync } from "child_process";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "fs";
+import { tmpdir } from "os";
+import { join } from "path";
+import { buildCrl } from "../../components/remote/crl";
+import { GATEWAY_FILES, GatewaySpec, renderGatewayConfig } from "../../components/render/nginx";
+
+function pki(t: any): string {
+    const dir = mkdtempSync(join(tmpdir(), "zt-nginx-"));
+    t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+    const o = (args: string[]) => execFileSync("openssl", args, { cwd: dir, stdio: ["ignore", "pipe", "pipe"] });
+    o(["req", "-x509", "-nodes", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-keyout", "ca.key", "-out", "ca.crt", "-subj", "/O=zerotrust/CN=ca", "-days", "1"]);
+    o(["req", "-x509", "-nodes", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-keyout", GATEWAY_FILES.key, "-out", GATEWAY_FILES.certificate, "-subj", "/CN=gw", "-days", "1"]);
+    writeFileSync(join(dir, GATEWAY_FILES.clientCas), readFileSync(join(dir, "ca.crt")));
+    writeFileSync(join(dir, GATEWAY_FILES.crl), buildCrl({
+        caCertPem: readFileSync(join(dir, "ca.crt"), "utf8"), caKeyPem: readFileSync(join(dir, "ca.key"), "utf8"), revokedSerials: ["1A2B"], window: 100, windowDays: 7,
+    }));
+    return dir;
+}
+
+const spec = (dir: string): GatewaySpec => ({
+    listenPort: 18443, serverName: "gw.example.internal", upstreams: ["10.77.0.5:8080"], allowedDns: ["CN=alice,O=zerotrust"],
+    verifyDepth: 1, allowTls12: false, pidFile: join(dir, "nginx.pid"), errorLog: join(dir, "error.log"),
+});
+
+test("nginx -t accepts the gateway config, TLS 1.3 only and with TLS 1.2 allowed", (t) => {
+    const dir = pki(t);
+    for (const allowTls12 of [false, true]) {
+        writeFileSync(join(dir, GATEWAY_FILES.config), renderGatewayConfig({ ...spec(dir), allowTls12 }));
+        t.notThrows(() => execFileSync("nginx", ["-t", "-q", "-c", join(dir, GATEWAY_FILES.config)], { stdio: ["ignore", "pipe", "pipe"] }));
+    }
+});
+
+test("the config verifies every client and is the only server on its port", (t) => {
+    const conf = renderGatewayConfig(spec("/x"));
+    t.is(conf.match(/listen /g)?.length, 1);
+    t.regex(conf, /listen 18443 ssl default_server;/);
+    t.regex(conf, /ssl_verify_client on;/);
+    t.regex(conf, /ssl_protocols TLSv1\.3;/);
+    t.regex(conf, /ssl_crl crl\.pem;/);
+    t.regex(conf, /"CN=alice,O=zerotrust" 1;/);
+    t.regex(renderGatewayConfig({ ...spec("/x"), allowTls12: true }), /ssl_ciphers ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305;/);
+});
+
+test("nginx -t refuses a CRL that is not one, so a bad CRL never reaches a running gateway", (t) => {
+    const dir = pki(t);
+    writeFileSync(join(dir, GATEWAY_FILES.config), renderGatewayConfig(spec(dir)));
+    writeFileSync(join(dir, GATEWAY_FILES.crl), "not a crl\n");
+    t.throws(() => execFileSync("nginx", ["-t", "-q", "-c", join(dir, GATEWAY_FILES.config)], { stdio: ["ignore", "pipe", "pipe"] }));
+});
+
+test("the CRL is signed by the CA, lists the revoked serials and spans two windows", (t) => {
+    const dir = pki(t);
+    const text = execFileSync("openssl", ["crl", "-in", join(dir, GATEWAY_FILES.crl), "-noout", "-text", "-CAfile", join(dir, "ca.crt")], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+    t.regex(text, /Serial Number: 1A2B/);
+    const last = Date.parse(/Last Update: (.*)/.exec(text)![1]);
+    const next = Date.parse(/Next Update: (.*)/.exec(text)![1]);
+    t.is(next - last, 14 * 86400_000);
+    t.is(last, 100 * 7 * 86400_000);
+    // openssl reports the signature check on stderr.
+    const check = spawnSync("openssl", ["crl", "-in", join(dir, GATEWAY_FILES.crl), "-noout", "-CAfile", join(dir, "ca.crt")], { encoding: "utf8" });
+    t.regex(check.stderr, /verify OK/);
+    const other = pki(t);
+    const foreign = spawnSync("openssl", ["crl", "-in", join(dir, GATEWAY_FILES.crl), "-noout", "-CAfile", join(other, "ca.crt")], { encoding: "utf8" });
+    t.notRegex(foreign.stderr, /verify OK/);
+});
+
+test("an allowlist entry that could break out of its quotes is refused", (t) => {
+    t.throws(() => renderGatewayConfig({ ...spec("/x"), allowedDns: ['CN=a" 1; } server { listen 80'] }), { message: /cannot be quoted safely/ });
+});
