@@ -1,0 +1,102 @@
+// Placement on VMs: each scenario node becomes a KvmHost on one hypervisor (this machine, or one
+// reached over SSH), on the hypervisor's bridge, with a static address from the stack's subnet.
+// `hostKind: kvm` in a stack's config (stacks/Pulumi.prod-kvm.yaml.example).
+import * as pulumi from "@pulumi/pulumi";
+import * as tls from "@pulumi/tls";
+import { HostConnection } from "../components/hosts/connection";
+import { KvmHost, KvmHypervisor } from "../components/hosts/kvm";
+import { ValidationError, checkIPv4, cidrContains, formatIPv4, parseCidr, parseIPv4 } from "../components/validate";
+import { ScenarioNode } from "./seed-scenario";
+
+/** One VM's own settings; every field defaults to the stack-wide one. */
+export interface KvmVmSettings {
+    address?: string;
+    vcpus?: number;
+    memoryMiB?: number;
+    diskGiB?: number;
+}
+
+export interface KvmPlacementSettings {
+    /** Base image path on the hypervisor (scripts/kvm/build-image.sh prints one). */
+    image: string;
+    /** The hypervisor's bridge the VMs are attached to. */
+    bridge: string;
+    /** The bridge's IPv4 range; VMs get .10, .11, ... in node order unless `vms` gives an address. */
+    subnet: string;
+    /** The VMs' default gateway. Default: none. */
+    gateway?: string;
+    /** Default: this machine. */
+    hypervisor?: KvmHypervisor;
+    /** Defaults: 1 vCPU, 1024 MiB, 4 GiB. */
+    vcpus?: number;
+    memoryMiB?: number;
+    diskGiB?: number;
+    /** Per-node overrides, by node name. */
+    vms?: Record<string, KvmVmSettings>;
+    /** Underlay sources that may SSH while bootstrapping. Default: the subnet's .1 (the hypervisor on its bridge). */
+    bootstrapSshSources?: string[];
+    /** The deploy key. Default: a key made for this stack (tls.PrivateKey "deployer-key"), authorized in every VM. */
+    sshPrivateKey?: pulumi.Input<string>;
+    /** The deploy key's OpenSSH public key; required with sshPrivateKey. */
+    sshPublicKey?: string;
+}
+
+/** The same shape as program.ts's placements. */
+export interface KvmPlaced {
+    connection: HostConnection;
+    endpoint: pulumi.Input<string>;
+    underlay: pulumi.Input<string>;
+}
+
+/** The address of the node at `index`: given, or .10 + index in the subnet (pure). */
+export function kvmAddressFor(subnetText: string, index: number, given?: string): string {
+    const subnet = parseCidr("kvm.subnet", subnetText);
+    const address = given !== undefined ? checkIPv4(`kvm.vms address`, given) : formatIPv4(subnet.network + 10 + index);
+    const n = parseIPv4(address)!;
+    const broadcast = subnet.network + 2 ** (32 - subnet.prefix) - 1;
+    if (!cidrContains(subnet, n) || n === subnet.network || n === broadcast) {
+        throw new ValidationError("kvm.subnet", subnetText, `has no room for VM address ${address} (node ${index}); use a larger subnet or give addresses in kvm.vms`);
+    }
+    return address;
+}
+
+export function placeOnKvm(nodes: ScenarioNode[], s: KvmPlacementSettings): { placed: Record<string, KvmPlaced>; bootstrapSshSources: string[] } {
+    const subnet = parseCidr("kvm.subnet", s.subnet);
+    for (const name of Object.keys(s.vms ?? {})) {
+        if (!nodes.some((n) => n.name === name)) throw new ValidationError("kvm.vms", name, "names no node of the scenario");
+    }
+    if ((s.sshPrivateKey === undefined) !== (s.sshPublicKey === undefined)) {
+        throw new ValidationError("kvm.sshPublicKey", s.sshPublicKey, "give both sshPrivateKey and sshPublicKey, or neither (a deploy key is then made for the stack)");
+    }
+    const generated = s.sshPrivateKey === undefined ? new tls.PrivateKey("deployer-key", { algorithm: "ED25519" }) : undefined;
+    const privateKey = s.sshPrivateKey ?? generated!.privateKeyOpenssh;
+    const publicKey = s.sshPublicKey ?? generated!.publicKeyOpenssh;
+    const addresses = nodes.map((n, i) => kvmAddressFor(s.subnet, i, s.vms?.[n.name]?.address));
+    const taken = new Set<string>();
+    for (const a of addresses) {
+        if (taken.has(a)) throw new ValidationError("kvm.vms", a, "two VMs share this address");
+        taken.add(a);
+    }
+    const placed: Record<string, KvmPlaced> = Object.fromEntries(nodes.map((n, i) => {
+        const own = s.vms?.[n.name] ?? {};
+        const host = new KvmHost(n.name, {
+            hypervisor: s.hypervisor,
+            image: s.image,
+            vcpus: own.vcpus ?? s.vcpus,
+            memoryMiB: own.memoryMiB ?? s.memoryMiB,
+            diskGiB: own.diskGiB ?? s.diskGiB,
+            network: "bridge",
+            bridge: s.bridge,
+            address: addresses[i],
+            prefixLength: subnet.prefix,
+            gateway: s.gateway,
+            authorizedKey: publicKey,
+        });
+        return [n.name, {
+            connection: { ...host.connection, privateKey },
+            endpoint: host.wireguardEndpoint,
+            underlay: host.address,
+        }];
+    }));
+    return { placed, bootstrapSshSources: s.bootstrapSshSources ?? [formatIPv4(subnet.network + 1)] };
+}
