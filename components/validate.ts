@@ -12,6 +12,7 @@ export class ValidationError extends Error {
 }
 
 function describe(value: unknown): string {
+    if (typeof value === "number" || typeof value === "boolean") return String(value);
     const text = typeof value === "string" ? value : JSON.stringify(value) ?? String(value);
     const shown = text.length > 80 ? `${text.slice(0, 80)}...(${text.length} chars)` : text;
     // JSON.stringify makes newlines, quotes and control characters visible in the message.

@@ -1,0 +1,59 @@
+// MtlsGateway under mocks with real certificates: what it sends to the host, and what it refuses.
+import test from "ava";
+import { installMocks, plain, resolve } from "../../scripts/lab/mocks";
+
+const recorded = installMocks();
+import { InternalCA } from "../../components/internal-ca";
+import { MeshNetwork } from "../../components/mesh-network";
+import { MtlsGateway, MtlsGatewayArgs } from "../../components/mtls-gateway";
+import { ZeroTrustNode } from "../../components/zero-trust-node";
+
+function world(name: string, publicTcpPorts: number[]) {
+    const mesh = new MeshNetwork(name, {
+        cidr: "10.70.0.0/24",
+        nodes: [{ name: "gw", endpoint: "198.51.100.1:51820" }, { name: "app", endpoint: "198.51.100.2:51820" }],
+        operators: [{ name: "op" }],
+        rules: [{ from: "gw", to: "app", ports: ["tcp/8080"] }],
+    });
+    const connection = { host: "198.51.100.1", privateKey: "unused", hostKey: "ssh-ed25519 AAAA" };
+    const node = new ZeroTrustNode(`${name}-gw`, { mesh, member: "gw", connection, bootstrapSshSources: ["198.51.100.250"], publicTcpPorts });
+    const ca = new InternalCA(`${name}ca`, { intermediate: true });
+    return { mesh, node, ca };
+}
+
+const base = (w: ReturnType<typeof world>): MtlsGatewayArgs => ({
+    node: w.node, ca: w.ca, serverName: "gw.example.internal", clients: ["alice", "bob"], upstreams: ["app:8080"], revokedClients: ["bob"],
+});
+
+test("the host gets config, chain, key, client CAs; the CA keys stay here, only in the CRL request", async (t) => {
+    const w = world("ok", [443]);
+    const gw = new MtlsGateway("ok", base(w));
+    await resolve(gw.clients.alice.certPem);
+    await new Promise((r) => setTimeout(r, 1500));
+    const cmd = recorded.find((r) => r.name === "ok-gateway" && r.type === "command:local:Command")!;
+    const request = JSON.parse(plain(cmd.inputs.stdin));
+    t.deepEqual(Object.keys(request.files).sort(), ["client-cas.crt", "nginx.conf", "server-chain.crt", "server.key"]);
+    const rootKey = await resolve(w.ca.rootKeyPem);
+    const issuerKey = await resolve(w.ca.issuerKeyPem);
+    for (const content of Object.values(request.files) as string[]) {
+        t.false(content.includes(rootKey) || content.includes(issuerKey), "a CA key would reach the host");
+    }
+    t.is(request.crl.lists.length, 2, "one CRL per CA in the chain");
+    t.is(request.crl.lists[0].revokedSerials.length, 1);
+    t.deepEqual(request.crl.lists[1].revokedSerials, []);
+    const conf: string = request.files["nginx.conf"];
+    t.regex(conf, /"CN=alice,O=zerotrust" 1;/);
+    t.notRegex(conf, /CN=bob/, "a revoked client is off the allowlist too");
+    t.regex(conf, new RegExp(`server ${w.mesh.addresses.app.replace(/\./g, "\\.")}:8080;`));
+    t.regex(conf, /ssl_verify_depth 2;/);
+});
+
+test("refused before any resource: port not public, unknown client, unknown upstream member", (t) => {
+    const w = world("bad", []);
+    t.throws(() => new MtlsGateway("bad", base(w)), { message: /listenPort: 443 .*add publicTcpPorts: \[443\]/ });
+    const w2 = world("bad2", [443]);
+    t.throws(() => new MtlsGateway("bad2", { ...base(w2), revokedClients: ["mallory"] }), { message: /revokedClients\[0\]: "mallory" .*not one of clients/ });
+    t.throws(() => new MtlsGateway("bad2", { ...base(w2), upstreams: ["db:5432"] }), { message: /upstreams\[0\].*'db' is not a member/ });
+    t.throws(() => new MtlsGateway("bad2", { ...base(w2), serverName: "gw;evil" }), { message: /serverName/ });
+    t.false(recorded.some((r) => r.name.startsWith("bad2-gateway") || r.name === "bad"));
+});
