@@ -1,7 +1,7 @@
 // End to end on real lab hosts: the stack program's own resources (built under mocks that keep
 // state like the engine), their commands run as the command provider runs them, against network
 // namespaces with their own sshd, wireguard-go and nftables. Then the network is measured.
-import test from "ava";
+import test, { ExecutionContext } from "ava";
 import { execFileSync } from "child_process";
 import { existsSync, readFileSync, rmSync } from "fs";
 import { CommandSpec, commandsOf, deploy, destroy } from "../../scripts/lab/command-runner";
@@ -144,20 +144,29 @@ test.serial("a second deployment changes nothing and runs no remote command", as
 
 const resolved = <T>(o: pulumi.Output<T>) => new Promise<T>((r) => o.apply((v) => { r(v); return v; }));
 
-test.serial("gateway: only allowed identities pass, identity headers cannot be spoofed, bad certificates and TLS 1.2 are refused", async (t) => {
+/** Echo apps on app-1 and app-2, the CA chain and client credentials in a private directory. */
+async function gatewayFixture(t: ExecutionContext) {
     const echo = await Promise.all(["app-1", "app-2"].map((h) => startTool(ns(h), ["http-echo", "8080"])));
     t.teardown(() => echo.forEach((e) => e.kill()));
     const dir = privateDir();
     t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-    const ca = writePrivate(dir, "ca.pem", await resolved(built.ca.chainPem));
-    const creds = async (c: string) => ({
-        cert: writePrivate(dir, `${c}.crt`, await resolved(built.gateway.clients[c].certPem)),
-        key: writePrivate(dir, `${c}.key`, await resolved(built.gateway.clients[c].privateKeyPem)),
-    });
-    const [alice, carol] = [await creds("alice"), await creds("carol")];
     const host = `gateway.${LAB}.zerotrust.internal`;
+    return {
+        dir,
+        host,
+        resolveTo: `${host}:443:${built.hosts.gateway.underlay}`,
+        ca: writePrivate(dir, "ca.pem", await resolved(built.ca.chainPem)),
+        creds: async (c: string) => ({
+            cert: writePrivate(dir, `${c}.crt`, await resolved(built.gateway.clients[c].certPem)),
+            key: writePrivate(dir, `${c}.key`, await resolved(built.gateway.clients[c].privateKeyPem)),
+        }),
+    };
+}
+
+test.serial("gateway: only allowed identities pass, identity headers cannot be spoofed, bad certificates and TLS 1.2 are refused", async (t) => {
+    const { dir, ca, creds, host, resolveTo } = await gatewayFixture(t);
+    const [alice, carol] = [await creds("alice"), await creds("carol")];
     const url = `https://${host}/`;
-    const resolveTo = `${host}:443:${built.hosts.gateway.underlay}`;
     const as = (c: { cert: string; key: string }, ...extra: string[]) => curl(url, resolveTo, ca, ["--cert", c.cert, "--key", c.key, ...extra]);
 
     const ok = as(alice, "-H", "X-Client-DN: CN=mallory,O=zerotrust", "-H", "X-Client-Verify: SUCCESS-FORGED");
@@ -177,18 +186,8 @@ test.serial("gateway: only allowed identities pass, identity headers cannot be s
 });
 
 test.serial("gateway: revoking a client is a config change; the reload under load fails no request", async (t) => {
-    const echo = await Promise.all(["app-1", "app-2"].map((h) => startTool(ns(h), ["http-echo", "8080"])));
-    t.teardown(() => echo.forEach((e) => e.kill()));
-    const dir = privateDir();
-    t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-    const ca = writePrivate(dir, "ca.pem", await resolved(built.ca.chainPem));
-    const cred = async (c: string) => ({
-        cert: writePrivate(dir, `${c}.crt`, await resolved(built.gateway.clients[c].certPem)),
-        key: writePrivate(dir, `${c}.key`, await resolved(built.gateway.clients[c].privateKeyPem)),
-    });
-    const [alice, bob] = [await cred("alice"), await cred("bob")];
-    const host = `gateway.${LAB}.zerotrust.internal`;
-    const resolveTo = `${host}:443:${built.hosts.gateway.underlay}`;
+    const { ca, creds, host, resolveTo } = await gatewayFixture(t);
+    const [alice, bob] = [await creds("alice"), await creds("bob")];
     t.is(curl(`https://${host}/`, resolveTo, ca, ["--cert", bob.cert, "--key", bob.key]).status, "200", "bob passes before");
 
     // Load from this machine: alice, one new TLS connection per request, through the reload.

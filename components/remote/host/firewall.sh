@@ -1,6 +1,5 @@
 # Concern: the nftables firewall. One `nft -f` transaction that replaces only table inet zerotrust.
 ZT_NFT_FILE=/etc/zerotrust/firewall.nft
-ZT_NFT_UNIT=/etc/systemd/system/zerotrust-firewall.service
 
 zt_targets() { echo "firewall.nft $ZT_NFT_FILE"; }
 
@@ -8,7 +7,7 @@ zt_validate() { nft -c -f "$1/firewall.nft"; }
 
 zt_persist() {
     zt_has_systemd || return 0
-    cat >"$ZT_NFT_UNIT.zt-new" <<UNIT
+    zt_install_unit zerotrust-firewall.service <<UNIT
 [Unit]
 Description=zerotrust firewall (table inet zerotrust)
 DefaultDependencies=no
@@ -23,9 +22,6 @@ ExecStart=/usr/sbin/nft -f $ZT_NFT_FILE
 [Install]
 WantedBy=multi-user.target
 UNIT
-    mv -f "$ZT_NFT_UNIT.zt-new" "$ZT_NFT_UNIT"
-    systemctl daemon-reload
-    systemctl enable --quiet zerotrust-firewall.service
 }
 
 zt_activate() { nft -f "$ZT_NFT_FILE" && zt_persist; }
@@ -34,9 +30,5 @@ zt_verify() { nft list table inet zerotrust >/dev/null; }
 
 zt_deactivate() {
     printf 'table inet zerotrust\ndelete table inet zerotrust\n' | nft -f -
-    if zt_has_systemd && [ -e "$ZT_NFT_UNIT" ]; then
-        systemctl disable --quiet zerotrust-firewall.service || true
-        rm -f "$ZT_NFT_UNIT"
-        systemctl daemon-reload
-    fi
+    if zt_has_systemd; then zt_remove_unit zerotrust-firewall.service; fi
 }

@@ -3,7 +3,6 @@
 # reload (graceful: in-flight requests finish) rather than restart.
 ZT_GW_DIR=/etc/zerotrust/gateway
 ZT_GW_CONF="$ZT_GW_DIR/nginx.conf"
-ZT_GW_UNIT=/etc/systemd/system/zerotrust-gateway.service
 ZT_GW_PID=/run/zerotrust-gateway.pid   # the config's `pid`, fixed so a stop works without the config
 
 zt_targets() {
@@ -19,7 +18,7 @@ zt_gw_running() { [ -s "$ZT_GW_PID" ] && kill -0 "$(cat "$ZT_GW_PID")" 2>/dev/nu
 zt_activate() {
     nginx -t -q -c "$ZT_GW_CONF" || return 1
     if zt_has_systemd; then
-        cat >"$ZT_GW_UNIT.zt-new" <<UNIT
+        zt_install_unit zerotrust-gateway.service <<UNIT
 [Unit]
 Description=zerotrust mTLS gateway (nginx)
 After=network-online.target
@@ -35,9 +34,6 @@ ExecStop=/usr/sbin/nginx -s quit -c $ZT_GW_CONF
 [Install]
 WantedBy=multi-user.target
 UNIT
-        mv -f "$ZT_GW_UNIT.zt-new" "$ZT_GW_UNIT"
-        systemctl daemon-reload
-        systemctl enable --quiet zerotrust-gateway.service
         if systemctl is-active --quiet zerotrust-gateway.service; then systemctl reload zerotrust-gateway.service; else systemctl start zerotrust-gateway.service; fi
     elif zt_gw_running; then
         nginx -s reload -c "$ZT_GW_CONF"
@@ -54,10 +50,8 @@ zt_verify() {
 }
 
 zt_deactivate() {
-    if zt_has_systemd && [ -e "$ZT_GW_UNIT" ]; then
-        systemctl disable --now --quiet zerotrust-gateway.service || true
-        rm -f "$ZT_GW_UNIT"
-        systemctl daemon-reload
+    if zt_has_systemd && [ -e /etc/systemd/system/zerotrust-gateway.service ]; then
+        zt_remove_unit zerotrust-gateway.service
     elif zt_gw_running; then
         kill -QUIT "$(cat "$ZT_GW_PID")"   # graceful shutdown of the master we started
     fi

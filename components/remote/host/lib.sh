@@ -8,6 +8,24 @@ ZT_DIR="$ZT_STATE/$ZT_CONCERN"
 zt_log() { printf 'zerotrust %s: %s\n' "$ZT_CONCERN" "$*" >&2; }
 zt_has_systemd() { [ -d /run/systemd/system ]; }
 
+# Installs (atomically) and enables a systemd unit whose text arrives on stdin; `zt_remove_unit`
+# undoes it. Units are how a concern survives a reboot on hosts with systemd.
+zt_install_unit() { # unit name
+    local path="/etc/systemd/system/$1"
+    cat >"$path.zt-new"
+    mv -f "$path.zt-new" "$path"
+    systemctl daemon-reload
+    systemctl enable --quiet "$1"
+}
+
+zt_remove_unit() { # unit name
+    local path="/etc/systemd/system/$1"
+    [ -e "$path" ] || return 0
+    systemctl disable --now --quiet "$1" || true
+    rm -f "$path"
+    systemctl daemon-reload
+}
+
 zt_target_of() { # name -> path
     local name path
     while read -r name path; do
