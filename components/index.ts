@@ -10,3 +10,4 @@ export { publicKeyOf, clampPrivateKey } from "./wireguard-keys";
 export { HostConnection, existingHost } from "./hosts/connection";
 export { LabHost, LabNetwork, LabOperator } from "./hosts/lab";
 export * from "./mtls-gateway";
+export { KvmHost, KvmHostArgs, KvmHypervisor } from "./hosts/kvm";

@@ -1,6 +1,7 @@
 // The stack entry point: reads the stack's configuration (stacks/Pulumi.<env>.yaml) and builds
 // the program. `pulumi up -s dev` runs the seeds' scenario on lab hosts on this machine.
 import * as pulumi from "@pulumi/pulumi";
+import { KvmPlacementSettings } from "./kvm-placement";
 import { ExistingHostSettings, zeroTrustStack } from "./program";
 
 const cfg = new pulumi.Config("zerotrust");
@@ -14,6 +15,9 @@ const built = zeroTrustStack(pulumi.getStack(), {
     bootstrapSshSources: cfg.getObject<string[]>("bootstrapSshSources"),
     hosts: cfg.getObject<Record<string, ExistingHostSettings>>("hosts"),
     sshPrivateKey: cfg.getSecret("sshPrivateKey"),
+    sshPublicKey: cfg.get("sshPublicKey"),
+    kvm: cfg.getObject<KvmPlacementSettings>("kvm"),
+    revokedClients: cfg.getObject<string[]>("revokedClients"),
 });
 
 export const hosts = built.hosts;

@@ -10,6 +10,7 @@ import { MeshNetwork } from "../components/mesh-network";
 import { MtlsGateway } from "../components/mtls-gateway";
 import { allowMatrix } from "../components/policy";
 import { ZeroTrustNode } from "../components/zero-trust-node";
+import { KvmPlacementSettings, placeOnKvm } from "./kvm-placement";
 import { SEED_EXPECT, SEED_GATEWAY, SEED_NODES, SEED_OPERATOR, SEED_RULES, ScenarioNode } from "./seed-scenario";
 
 export interface ExistingHostSettings {
@@ -30,6 +31,10 @@ export interface StackSettings {
     /** existing hosts only */
     hosts?: Record<string, ExistingHostSettings>;
     sshPrivateKey?: pulumi.Output<string>;
+    /** kvm hosts only: where the VMs go (see stacks/Pulumi.prod-kvm.yaml.example). */
+    kvm?: KvmPlacementSettings;
+    /** kvm hosts only: the deployer's public key, authorized on every VM. */
+    sshPublicKey?: string;
     /** Gateway clients whose certificates are revoked. */
     revokedClients?: string[];
 }
@@ -45,7 +50,12 @@ export function zeroTrustStack(stack: string, s: StackSettings) {
     const extraApps: ScenarioNode[] = Array.from({ length: s.extraAppServers }, (_, i) => ({ name: `app-${i + 3}`, tags: ["app"] }));
     const nodes = [...SEED_NODES, ...extraApps];
     const lab = s.hostKind === "lab" ? new LabNetwork(stack, { subnet: s.labSubnet, alsoUnrouted: [s.meshCidr] }) : undefined;
-    const { placed, bootstrapSshSources } = lab ? placeOnLab(lab, nodes, s) : placeOnExisting(nodes, s);
+    const { placed, bootstrapSshSources } = lab ? placeOnLab(lab, nodes, s)
+        : s.hostKind === "kvm" ? placeOnKvm(nodes, {
+            ...(s.kvm ?? (() => { throw new Error("zerotrust:kvm is not set: hostKind kvm needs { image, bridge, subnet } (see stacks/Pulumi.prod-kvm.yaml.example)"); })()),
+            bootstrapSshSources: s.bootstrapSshSources, sshPrivateKey: s.sshPrivateKey, sshPublicKey: s.sshPublicKey,
+        })
+        : placeOnExisting(nodes, s);
 
     const mesh = new MeshNetwork(stack, {
         cidr: s.meshCidr,
@@ -114,7 +124,7 @@ function placeOnLab(lab: LabNetwork, nodes: ScenarioNode[], s: StackSettings) {
 
 function placeOnExisting(nodes: ScenarioNode[], s: StackSettings) {
     if (s.hostKind !== "existing") {
-        throw new Error(`zerotrust:hostKind: ${JSON.stringify(s.hostKind)} is not valid: use "lab" or "existing"`);
+        throw new Error(`zerotrust:hostKind: ${JSON.stringify(s.hostKind)} is not valid: use "lab", "kvm" or "existing"`);
     }
     const hosts = s.hosts ?? {};
     // Preview runs offline without the key; a deployment needs it.

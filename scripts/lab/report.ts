@@ -32,6 +32,8 @@ export function measureMatrix(nodes: LabNode[], operator: string, ports: number[
         const others = nodes.filter((n) => n.name !== src.name);
         const mesh = others.flatMap((n) => ports.map((p) => ({ to: n.name, port: p, target: `${n.mesh}:${p}` })));
         const underlay = others.flatMap((n) => ports.map((p) => `${n.underlay}:${p}`));
+        // A first round makes every tunnel hand-shake (a busy machine can take seconds); the second counts.
+        probe(src.ns, mesh.map((m) => m.target), 2000);
         const answers = probe(src.ns, [...mesh.map((m) => m.target), ...underlay]);
         const open = mesh.filter((m) => answers[m.target] === "open");
         result.meshOpen.push(...open.map((m) => `${src.name} -> ${m.to} tcp/${m.port}`));
