@@ -27,7 +27,7 @@ export async function printReport(out: LabOutputs): Promise<void> {
         const m = measureMatrix(nodes, "operator", PROBE_PORTS);
         process.stdout.write(`\nmeasured access over the mesh (TCP ${PROBE_PORTS.join(", ")}):\n  ${m.rows.join("\n  ")}\n`);
         process.stdout.write(m.underlayAnswered.length === 0
-            ? "measured on the underlay: every TCP probe filtered (only WireGuard's UDP port is open)\n"
+            ? `measured on the underlay (TCP ${PROBE_PORTS.join(", ")}): every probe filtered; open by design: WireGuard's UDP port, and HTTPS on the gateway\n`
             : `measured on the underlay: ANSWERED ${m.underlayAnswered.join(", ")}\n`);
     } finally {
         listeners.forEach((l) => l.kill());
