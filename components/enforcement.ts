@@ -68,7 +68,8 @@ export function firewallSpecFor(policy: CompiledPolicy, node: string, addresses:
         if (port.proto === "tcp" && port.first === opts.sshPort && port.last === opts.sshPort) continue;
         for (const s of sources) meshAllows.push({ source: addresses.get(s)!, port });
     }
-    const sshMembers = new Set(policy.sshSources[node] ?? []);
+    // Management peers' SSH is among the allows (rule -1), beside any rule that opens the SSH port.
+    const sshMembers = new Set<string>();
     for (const a of policy.allows) {
         if (a.to === node && a.port.proto === "tcp" && a.port.first <= opts.sshPort && opts.sshPort <= a.port.last) sshMembers.add(a.from);
     }

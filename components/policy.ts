@@ -49,8 +49,6 @@ export interface CompiledPolicy {
     allows: Allow[];
     /** For each member, the members it has a WireGuard peer entry for, sorted. */
     peers: Record<string, string[]>;
-    /** For each node, the members allowed to SSH to it (management peers), sorted. */
-    sshSources: Record<string, string[]>;
 }
 
 export const SSH_PORT: PortRange = { proto: "tcp", first: 22, last: 22 };
@@ -137,12 +135,7 @@ export function compilePolicy(members: PolicyMember[], rules: PolicyRule[]): Com
     }
     const peers: Record<string, string[]> = {};
     for (const [name, set] of peerSets) peers[name] = [...set].sort();
-
-    const sshSources: Record<string, string[]> = {};
-    for (const node of members.filter((m) => m.kind === "node")) {
-        sshSources[node.name] = management.filter((m) => m.name !== node.name).map((m) => m.name).sort();
-    }
-    return { members, allows, peers, sshSources };
+    return { members, allows, peers };
 }
 
 /** The allows into one node, grouped by port: what its firewall must admit. */

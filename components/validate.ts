@@ -171,6 +171,31 @@ export function checkUserName(field: string, value: unknown): string {
     return s;
 }
 
+const OPENSSH_PUBLIC = /^(ssh-ed25519|ecdsa-sha2-nistp256|ssh-rsa) [A-Za-z0-9+/=]+( [A-Za-z0-9@._-]*)?$/;
+
+/** An OpenSSH public key line ("ssh-ed25519 AAAA... comment"); returned trimmed. */
+export function checkOpenSshPublicKey(field: string, value: unknown): string {
+    if (typeof value !== "string" || !OPENSSH_PUBLIC.test(value.trim())) {
+        throw new ValidationError(field, value, "expected an OpenSSH public key (\"ssh-ed25519 AAAA...\"), as in the host's /etc/ssh/ssh_host_ed25519_key.pub");
+    }
+    return value.trim();
+}
+
+/**
+ * The host address at `index` counting from .10 of a subnet (.10, .11, ...), refused when the
+ * subnet has no room for it. `given` overrides it (still checked to be inside).
+ */
+export function hostAddressAt(field: string, subnetText: string, index: number, given?: string): string {
+    const subnet = parseCidr(field, subnetText);
+    const address = given !== undefined ? checkIPv4(`${field} address`, given) : formatIPv4(subnet.network + 10 + index);
+    const n = parseIPv4(address)!;
+    const broadcast = subnet.network + 2 ** (32 - subnet.prefix) - 1;
+    if (!cidrContains(subnet, n) || n === subnet.network || n === broadcast) {
+        throw new ValidationError(field, subnetText, `has no room for host address ${address} (host ${index}); use a larger subnet`);
+    }
+    return address;
+}
+
 /** An absolute path without spaces, quotes or shell metacharacters. */
 export function checkPath(field: string, value: unknown): string {
     const s = requireString(field, value);

@@ -3,9 +3,9 @@
 // `hostKind: kvm` in a stack's config (stacks/Pulumi.prod-kvm.yaml.example).
 import * as pulumi from "@pulumi/pulumi";
 import * as tls from "@pulumi/tls";
-import { HostConnection } from "../components/hosts/connection";
 import { KvmHost, KvmHypervisor } from "../components/hosts/kvm";
-import { ValidationError, checkIPv4, cidrContains, formatIPv4, parseCidr, parseIPv4 } from "../components/validate";
+import { ValidationError, formatIPv4, hostAddressAt, parseCidr } from "../components/validate";
+import type { Placed } from "./program";
 import { ScenarioNode } from "./seed-scenario";
 
 /** One VM's own settings; every field defaults to the stack-wide one. */
@@ -42,22 +42,12 @@ export interface KvmPlacementSettings {
 }
 
 /** The same shape as program.ts's placements. */
-export interface KvmPlaced {
-    connection: HostConnection;
-    endpoint: pulumi.Input<string>;
-    underlay: pulumi.Input<string>;
-}
+/** A node placed on a VM: the same shape as every placement (see Placed in program.ts). */
+export type KvmPlaced = Placed;
 
 /** The address of the node at `index`: given, or .10 + index in the subnet (pure). */
 export function kvmAddressFor(subnetText: string, index: number, given?: string): string {
-    const subnet = parseCidr("kvm.subnet", subnetText);
-    const address = given !== undefined ? checkIPv4(`kvm.vms address`, given) : formatIPv4(subnet.network + 10 + index);
-    const n = parseIPv4(address)!;
-    const broadcast = subnet.network + 2 ** (32 - subnet.prefix) - 1;
-    if (!cidrContains(subnet, n) || n === subnet.network || n === broadcast) {
-        throw new ValidationError("kvm.subnet", subnetText, `has no room for VM address ${address} (node ${index}); use a larger subnet or give addresses in kvm.vms`);
-    }
-    return address;
+    return hostAddressAt("kvm.subnet", subnetText, index, given);
 }
 
 export function placeOnKvm(nodes: ScenarioNode[], s: KvmPlacementSettings): { placed: Record<string, KvmPlaced>; bootstrapSshSources: string[] } {

@@ -39,7 +39,8 @@ export interface StackSettings {
     revokedClients?: string[];
 }
 
-interface Placed {
+/** Where a scenario node lives: how to reach it, its WireGuard endpoint and underlay address. */
+export interface Placed {
     connection: HostConnection;
     endpoint: pulumi.Input<string>;
     underlay: pulumi.Input<string>;

@@ -1,7 +1,7 @@
 // How ZeroTrustNode reaches a host. An `existing` host (a VPS) is just this, filled in by hand;
 // LabHost and KvmHost produce one.
 import * as pulumi from "@pulumi/pulumi";
-import { checkHost, checkPort, checkUserName } from "../validate";
+import { checkHost, checkOpenSshPublicKey, checkPort, checkUserName } from "../validate";
 
 export interface HostConnection {
     /** Underlay address or DNS name the deployer dials while bootstrapping. */
@@ -23,8 +23,6 @@ export function existingHost(args: HostConnection): HostConnection {
     if (typeof args.host === "string") checkHost("host", args.host);
     if (args.port !== undefined) checkPort("port", args.port);
     if (args.user !== undefined) checkUserName("user", args.user);
-    if (typeof args.hostKey === "string" && !/^(ssh-ed25519|ecdsa-sha2-nistp256|ssh-rsa) [A-Za-z0-9+/=]+( .*)?$/.test(args.hostKey.trim())) {
-        throw new Error(`hostKey: ${JSON.stringify(args.hostKey.slice(0, 40))} is not an OpenSSH public key; copy it from the host's /etc/ssh/ssh_host_ed25519_key.pub`);
-    }
+    if (typeof args.hostKey === "string") checkOpenSshPublicKey("hostKey", args.hostKey);
     return args;
 }

@@ -9,7 +9,7 @@ import * as tls from "@pulumi/tls";
 import { createHash } from "crypto";
 import { assetPath } from "../assets";
 import {
-    ValidationError, checkHost, checkIPv4, checkInterfaceName, checkName, checkPath, checkPort, checkPositiveInt,
+    ValidationError, checkHost, checkIPv4, checkInterfaceName, checkName, checkOpenSshPublicKey, checkPath, checkPort, checkPositiveInt,
     checkUserName, cidrContains, formatIPv4, parseCidr, parseIPv4,
 } from "../validate";
 import { HostConnection } from "./connection";
@@ -67,15 +67,6 @@ export interface KvmHostArgs {
     driver?: string;
     /** Seconds to wait for SSH with the pinned host key after starting the VM. Default: 600. */
     bootTimeoutSeconds?: number;
-}
-
-const OPENSSH_PUBLIC = /^(ssh-ed25519|ecdsa-sha2-nistp256|ssh-rsa) [A-Za-z0-9+/=]+( [A-Za-z0-9@._-]*)?$/;
-
-function checkPublicKey(field: string, value: unknown): string {
-    if (typeof value !== "string" || !OPENSSH_PUBLIC.test(value.trim())) {
-        throw new ValidationError(field, value, "expected an OpenSSH public key (\"ssh-ed25519 AAAA...\")");
-    }
-    return value.trim();
 }
 
 const hash = (s: string) => createHash("sha256").update(s).digest("hex");
@@ -141,7 +132,7 @@ export function planKvmHost(name: string, args: KvmHostArgs): KvmPlan {
     const driver = args.driver ?? "auto";
     if (!["auto", "qemu", "libvirt"].includes(driver)) throw new ValidationError("driver", driver, "use \"auto\", \"qemu\" or \"libvirt\"");
     const bootTimeoutSeconds = checkPositiveInt("bootTimeoutSeconds", args.bootTimeoutSeconds ?? 600, 7200);
-    if (typeof args.authorizedKey === "string") checkPublicKey("authorizedKey", args.authorizedKey);
+    if (typeof args.authorizedKey === "string") checkOpenSshPublicKey("authorizedKey", args.authorizedKey);
 
     let hypervisor: string | undefined;
     let hypervisorHostKey: string | undefined;
@@ -150,7 +141,7 @@ export function planKvmHost(name: string, args: KvmHostArgs): KvmPlan {
         const host = checkHost("hypervisor.host", h.host);
         const port = checkPort("hypervisor.port", h.port ?? 22);
         hypervisor = `${checkUserName("hypervisor.user", h.user ?? "root")}@${host}:${port}`;
-        hypervisorHostKey = checkPublicKey("hypervisor.hostKey", h.hostKey);
+        hypervisorHostKey = checkOpenSshPublicKey("hypervisor.hostKey", h.hostKey);
     }
 
     let bridge = "", address = "", prefixLength = 24, gateway: string | undefined, sshHost: string, sshPort = 22;
@@ -206,7 +197,7 @@ export function seedNetworkConfig(plan: KvmPlan): string {
 
 /** The seed's user-data (#cloud-config): the user and its key, and the SSH host key. Secret. */
 export function seedUserData(plan: KvmPlan, authorizedKey: string, hostPrivateKey: string, hostPublicKey: string): string {
-    const key = checkPublicKey("authorizedKey", authorizedKey);
+    const key = checkOpenSshPublicKey("authorizedKey", authorizedKey);
     const user = plan.user === "root"
         ? { name: "root", ssh_authorized_keys: [key] }
         : { name: plan.user, shell: "/bin/bash", sudo: "ALL=(ALL) NOPASSWD:ALL", lock_passwd: true, ssh_authorized_keys: [key] };

@@ -4,9 +4,10 @@ import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import * as tls from "@pulumi/tls";
 import { execFileSync } from "child_process";
+import { createHash } from "crypto";
 import { assetPath } from "../assets";
 import { MeshNetwork } from "../mesh-network";
-import { ValidationError, checkIPv4, checkName, cidrContains, formatIPv4, parseCidr, parseIPv4 } from "../validate";
+import { ValidationError, checkIPv4, checkName, cidrContains, formatIPv4, hostAddressAt, parseCidr, parseIPv4 } from "../validate";
 import { HostConnection } from "./connection";
 import { routeOverlaps } from "./routes";
 
@@ -63,10 +64,7 @@ export class LabNetwork extends pulumi.ComponentResource {
 
     /** The address a host gets from its index: .10, .11, ... */
     addressFor(index: number): string {
-        const subnet = parseCidr("subnet", this.subnet);
-        const address = subnet.network + 10 + index;
-        if (!cidrContains(subnet, address + 1)) throw new ValidationError("subnet", this.subnet, "is too small for this many lab hosts");
-        return formatIPv4(address);
+        return hostAddressAt("subnet", this.subnet, index);
     }
 }
 
@@ -122,7 +120,7 @@ export class LabHost extends pulumi.ComponentResource {
 }
 
 function shortHash(s: string): string {
-    return require("crypto").createHash("sha256").update(s).digest("hex").slice(0, 10);
+    return createHash("sha256").update(s).digest("hex").slice(0, 10);
 }
 
 export interface LabOperatorArgs {

@@ -61,12 +61,10 @@ export async function drive(req: DriverRequest): Promise<string> {
 async function main(): Promise<void> {
     let input = "";
     for await (const chunk of process.stdin) input += chunk;
-    const req = JSON.parse(input) as DriverRequest;
-    if (process.argv[2] !== undefined && process.argv[2] !== req.action) {
-        // The command line names the action so that delete runs teardown with the same stdin.
-        req.action = process.argv[2] as DriverRequest["action"];
-    }
-    process.stdout.write(`${await drive(req)}\n`);
+    // The command line names the action: create runs apply, delete runs teardown, with the same stdin.
+    const action = process.argv[2];
+    if (action !== "apply" && action !== "teardown") throw new Error("usage: driver.js apply|teardown < request.json");
+    process.stdout.write(`${await drive({ ...(JSON.parse(input) as DriverRequest), action })}\n`);
 }
 
 if (require.main === module) {

@@ -36,7 +36,7 @@ function openssl(args: string[], input?: string): string {
 function ed25519Key(): Record<string, string> {
     return withDir((dir) => {
         execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", "", "-f", join(dir, "key")]);
-        const read = (f: string) => require("fs").readFileSync(join(dir, f), "utf8") as string;
+        const read = (f: string) => readFileSync(join(dir, f), "utf8");
         return { privateKeyOpenssh: read("key"), publicKeyOpenssh: read("key.pub"), privateKeyPem: read("key") };
     });
 }

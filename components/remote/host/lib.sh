@@ -26,14 +26,6 @@ zt_remove_unit() { # unit name
     systemctl daemon-reload
 }
 
-zt_target_of() { # name -> path
-    local name path
-    while read -r name path; do
-        [ "$name" = "$1" ] && { printf '%s\n' "$path"; return 0; }
-    done < <(zt_targets)
-    return 1
-}
-
 zt_stage_begin() {
     mkdir -p "$ZT_DIR"
     rm -rf "$ZT_DIR/staging"
