@@ -4,7 +4,8 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "fs";
 import { tmpdir } from "os";
 import { join } from "path";
 import { renderSshdConfig } from "../../components/render/sshd";
-import { run } from "../helpers/netns";
+import { assetPath } from "../../components/assets";
+import { inNamespace, run, scratchNamespace } from "../helpers/netns";
 
 function sshdTest(t: any, settings: string): string {
     mkdirSync("/run/sshd", { recursive: true, mode: 0o755 }); // sshd's privilege separation directory
@@ -30,4 +31,30 @@ test("sshd accepts the settings and applies them", (t) => {
 test("sshd -t refuses a config with a broken line (the check can fail)", (t) => {
     t.throws(() => sshdTest(t, renderSshdConfig({ allowUsers: [], permitRootLogin: "no" }) + "MaxAuthTries many\n"),
         { message: /MaxAuthTries|line \d+/i });
+});
+
+// sshd re-execs on SIGHUP and refuses connections until it listens again; the ssh concern's reload
+// must return only after that, or the driver's confirmation (a new connection) can be refused.
+test("after the ssh concern's reload returns, sshd accepts a new connection at once", (t) => {
+    const ns = scratchNamespace(t);
+    const dir = mkdtempSync(join(tmpdir(), "zt-sshd-"));
+    t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+    run("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", join(dir, "host_key")]);
+    const script = [
+        // A private /run, so that sshd's pid file is where the host script looks for it.
+        "mount -t tmpfs -o mode=755 zt-run /run && mkdir -m 755 /run/sshd",
+        `/usr/sbin/sshd -f /dev/null -o HostKey=${join(dir, "host_key")} -o PidFile=/run/sshd.pid -o ListenAddress=127.0.0.1`,
+        "trap 'kill $(cat /run/sshd.pid)' EXIT",
+        `ZT_CONCERN=ssh; source ${assetPath("remote/host/lib.sh")}; source ${assetPath("remote/host/ssh.sh")}`,
+        "zt_has_systemd() { return 1; }",
+        "connects() { (exec 3<>/dev/tcp/127.0.0.1/22) 2>/dev/null; }",
+        "until connects; do sleep 0.05; done",
+        // The same reload with no wait, for the log: how often a connection right after it is refused.
+        "bare=0; for i in $(seq 20); do kill -HUP $(cat /run/sshd.pid); connects || bare=$((bare+1)); until connects; do sleep 0.05; done; done",
+        "ok=0; for i in $(seq 20); do zt_reload_sshd && connects && ok=$((ok+1)); done",
+        "echo \"$bare $ok\"",
+    ].join("\n");
+    const [bare, ok] = inNamespace(ns, "unshare", ["-m", "--propagation", "private", "bash", "-c", script]).trim().split(" ").map(Number);
+    t.log(`connections right after 20 reloads: ${20 - bare}/20 accepted with a bare SIGHUP, ${ok}/20 after zt_reload_sshd`);
+    t.is(ok, 20);
 });

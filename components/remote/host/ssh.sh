@@ -15,12 +15,28 @@ zt_validate() {
     return $rc
 }
 
+# The inodes of the sockets sshd itself listens on (none when systemd holds them: ssh.socket).
+zt_sshd_listeners() { ss -Hltnpe 2>/dev/null | grep '"sshd"' | grep -o 'ino:[0-9]*' | sort; }
+
+# SIGHUP makes sshd close its listening sockets and re-exec itself; until the new process listens,
+# connections are refused (over a second on a slow VM). Wait for new sockets, so that the next
+# connection (the driver's confirmation, or the next concern) finds sshd ready.
 zt_reload_sshd() {
+    local before after _
+    before="$(zt_sshd_listeners)"
     if zt_has_systemd; then
-        systemctl reload ssh 2>/dev/null || systemctl reload sshd
+        systemctl reload ssh 2>/dev/null || systemctl reload sshd || return 1
     else
-        kill -HUP "$(cat /run/sshd.pid)"
+        kill -HUP "$(cat /run/sshd.pid)" || return 1
     fi
+    [ -n "$before" ] || return 0
+    for _ in $(seq 1 150); do
+        after="$(zt_sshd_listeners)"
+        [ -n "$after" ] && [ -z "$(comm -12 <(echo "$before") <(echo "$after"))" ] && return 0
+        sleep 0.1
+    done
+    zt_log "sshd did not listen again within 15 s of the reload"
+    return 1
 }
 
 zt_activate() { sshd -t && zt_reload_sshd; }
