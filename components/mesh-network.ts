@@ -39,6 +39,13 @@ export interface OperatorPeerArgs {
     endpoint?: pulumi.Input<string>;
 }
 
+export interface GatewayClientArgs {
+    /** Unique name, also the CN of the client's certificate. */
+    name: string;
+    /** Tags that rules select with "tag:<tag>". Default: none. */
+    tags?: string[];
+}
+
 export interface MeshNetworkArgs {
     /** Mesh range, IPv4 CIDR. Must not overlap any network the hosts already route. */
     cidr: string;
@@ -46,6 +53,12 @@ export interface MeshNetworkArgs {
     nodes: MeshNodeArgs[];
     /** Peers that are not hosts (an administrator's laptop, the deploying machine). Default: none. */
     operators?: OperatorPeerArgs[];
+    /**
+     * Identities with a client certificate that reach nodes only through an MtlsGateway (people,
+     * services outside the mesh). Rules name them like members; they get no key and no address.
+     * Default: none.
+     */
+    clients?: GatewayClientArgs[];
     /** Who may reach whom, by identity. */
     rules: PolicyRule[];
     /** Assertions checked during preview; a failing one stops the preview. Default: none. */

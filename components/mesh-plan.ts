@@ -21,10 +21,17 @@ export interface MemberSpec {
     management?: boolean;
 }
 
+/** A gateway client: an identity with a certificate, not on the mesh. */
+export interface ClientSpec {
+    name: string;
+    tags?: string[];
+}
+
 export interface MeshPlanInput {
     cidr: string;
     nodes: MemberSpec[];
     operators?: MemberSpec[];
+    clients?: ClientSpec[];
     rules: PolicyRule[];
     expect?: PolicyExpectations;
     mtu?: number;
@@ -43,15 +50,21 @@ export interface MeshPlan {
     prefixLength: number;
     mtu: number;
     interfaceName: string;
+    /** Nodes and operator peers: the members on the mesh. */
     members: PlannedMember[];
+    /** Everyone the policy names: the members, and the gateway clients. */
     policy: CompiledPolicy;
 }
 
-function planMember(field: string, spec: MemberSpec, kind: "node" | "operator"): Omit<PlannedMember, "address"> {
+function nameAndTags(field: string, spec: ClientSpec): { name: string; tags: string[] } {
     if (typeof spec !== "object" || spec === null) throw new ValidationError(field, spec, "expected an object with at least a name");
     const name = checkName(`${field}.name`, spec.name);
     if (spec.tags !== undefined && !Array.isArray(spec.tags)) throw new ValidationError(`${field}.tags`, spec.tags, "expected a list of tags");
-    const tags = (spec.tags ?? []).map((t, i) => checkTag(`${field}.tags[${i}]`, t));
+    return { name, tags: (spec.tags ?? []).map((t, i) => checkTag(`${field}.tags[${i}]`, t)) };
+}
+
+function planMember(field: string, spec: MemberSpec, kind: "node" | "operator"): Omit<PlannedMember, "address"> {
+    const { name, tags } = nameAndTags(field, spec);
     // Plain endpoints are checked now; outputs (known only at deploy time) when they resolve.
     if (typeof spec.endpoint === "string") checkEndpoint(`${field}.endpoint`, spec.endpoint);
     if (kind === "node") {
@@ -80,10 +93,12 @@ export function planMesh(input: MeshPlanInput): MeshPlan {
         ...input.nodes.map((n, i) => planMember(`nodes[${i}]`, n, "node")),
         ...operators.map((o, i) => planMember(`operators[${i}]`, o, "operator")),
     ];
-    checkUnique("nodes/operators", partial.map((m) => m.name), "member");
+    if (input.clients !== undefined && !Array.isArray(input.clients)) throw new ValidationError("clients", input.clients, "expected a list of clients");
+    const clients: PolicyMember[] = (input.clients ?? []).map((c, i) => ({ ...nameAndTags(`clients[${i}]`, c), kind: "client", management: false }));
+    checkUnique("nodes/operators/clients", [...partial, ...clients].map((m) => m.name), "member");
     const addresses = allocateAddresses(cidr.text, [...input.nodes, ...operators], "cidr");
     const members = partial.map((m) => ({ ...m, address: addresses.get(m.name)! }));
-    const policy = compilePolicy(members, input.rules);
+    const policy = compilePolicy([...members, ...clients], input.rules);
     checkExpectations(policy, input.rules, input.expect);
     return { cidr: cidr.text, prefixLength: cidr.prefix, mtu, interfaceName, members, policy };
 }

@@ -3,7 +3,9 @@
 // identity to the application. Laid down through the node's apply protocol (nginx -t, reload,
 // previous config restored on failure).
 import * as pulumi from "@pulumi/pulumi";
+import { createHash } from "crypto";
 import { InternalCA, IssuedCertificate } from "./internal-ca";
+import { gatewayAllowlist } from "./policy";
 import { CrlRequest, crlWindow, serialOf } from "./remote/crl";
 import { GATEWAY_FILES, renderGatewayConfig } from "./render/nginx";
 import { ValidationError, checkDnsName, checkIPv4, checkName, checkPort, checkPositiveInt, checkUnique, parseIPv4 } from "./validate";
@@ -17,10 +19,12 @@ export interface MtlsGatewayArgs {
     serverName: string;
     /** IPv4 addresses on the server certificate too. Default: none. */
     serverAddresses?: string[];
-    /** Named clients to issue certificates for (the certificate CN is the name). */
-    clients: string[];
-    /** Which of the clients may pass; a valid certificate not on the list gets 403. Default: every client. */
-    allowedClients?: string[];
+    /**
+     * Clients of the mesh (MeshNetwork `clients`) to issue certificates for; the CN is the name.
+     * Who may pass is the policy's to say: a rule from the client to this node on listenPort. A
+     * valid certificate whose client no rule admits gets 403. Default: the clients the policy admits.
+     */
+    clients?: string[];
     /** Clients whose certificates are revoked: listed in the CRL, refused in the handshake. Default: none. */
     revokedClients?: string[];
     /** host:port upstreams; the host is a mesh member's name (its mesh address) or an IPv4 address. */
@@ -39,6 +43,11 @@ export interface ClientCredentials {
     privateKeyPem: pulumi.Output<string>;
     /** The CA certificates that verify the gateway's server certificate. */
     caPem: pulumi.Output<string>;
+}
+
+/** The session cache's name changes with the set of revoked certificates (see GatewaySpec.sessionEpoch). */
+export function sessionEpochOf(revokedSerials: string[]): string {
+    return createHash("sha256").update([...revokedSerials].sort().join(",")).digest("hex").slice(0, 12);
 }
 
 function resolveUpstream(field: string, upstream: string, meshAddresses: Record<string, string>): string {
@@ -65,14 +74,24 @@ export class MtlsGateway extends pulumi.ComponentResource {
         }
         const serverName = checkDnsName("serverName", args.serverName);
         const serverAddresses = (args.serverAddresses ?? []).map((a, i) => checkIPv4(`serverAddresses[${i}]`, a));
-        const clients = args.clients.map((c, i) => checkName(`clients[${i}]`, c));
-        checkUnique("clients", clients, "client");
-        const inClients = (field: string) => (c: string, i: number) => {
-            if (!clients.includes(c)) throw new ValidationError(`${field}[${i}]`, c, "is not one of clients");
+        const policy = args.node.policy;
+        const allowed = gatewayAllowlist(policy, args.node.member, listenPort);
+        if (allowed.length === 0) {
+            throw new ValidationError("listenPort", listenPort, `no policy rule lets a client reach '${args.node.member}' on tcp/${listenPort}, ` +
+                `so the gateway would admit nobody: add one such as { from: "tag:staff", to: "${args.node.member}", ports: ["tcp/${listenPort}"] }`);
+        }
+        const meshClients = policy.members.filter((m) => m.kind === "client").map((m) => m.name);
+        const clients = (args.clients ?? allowed).map((c, i) => {
+            if (!meshClients.includes(checkName(`clients[${i}]`, c))) {
+                throw new ValidationError(`clients[${i}]`, c, "is not a client of the mesh: add { name: \"" + c + "\" } to MeshNetwork clients");
+            }
             return c;
-        };
-        const allowed = (args.allowedClients ?? clients).map(inClients("allowedClients"));
-        const revoked = (args.revokedClients ?? []).map(inClients("revokedClients"));
+        });
+        checkUnique("clients", clients, "client");
+        const revoked = (args.revokedClients ?? []).map((c, i) => {
+            if (!clients.includes(c)) throw new ValidationError(`revokedClients[${i}]`, c, "is not one of clients");
+            return c;
+        });
         const upstreams = args.upstreams.map((u, i) => resolveUpstream(`upstreams[${i}]`, u, args.node.meshAddresses));
         if (upstreams.length === 0) throw new ValidationError("upstreams", [], "the gateway needs at least one upstream");
         const windowDays = checkPositiveInt("crlWindowDays", args.crlWindowDays ?? 7, 365);
@@ -86,25 +105,26 @@ export class MtlsGateway extends pulumi.ComponentResource {
             certPem: issued[c].certPem, privateKeyPem: issued[c].privateKeyPem, caPem: ca.chainPem,
         }]));
 
-        const config = renderGatewayConfig({
+        // Revoked clients were issued by the issuing CA; the root's own CRL revokes nothing.
+        const revokedSerials = pulumi.all(revoked.map((c) => issued[c].certPem)).apply((pems) => pems.map(serialOf).sort());
+        const config = revokedSerials.apply((serials) => renderGatewayConfig({
             listenPort, serverName, upstreams,
             allowedDns: allowed.filter((c) => !revoked.includes(c)).map((c) => `CN=${c},O=${ca.organization}`),
             verifyDepth: ca.verifyDepth,
             allowTls12: args.allowTls12 ?? false,
             pidFile: "/run/zerotrust-gateway.pid",
             errorLog: "/var/log/nginx/zerotrust-gateway.error.log",
-        });
-        const files = pulumi.all([this.serverCertificate.fullChainPem, this.serverCertificate.privateKeyPem, ca.chainPem])
-            .apply(([chain, key, cas]) => ({
-                [GATEWAY_FILES.config]: config,
+            sessionEpoch: sessionEpochOf(serials),
+        }));
+        const files = pulumi.all([config, this.serverCertificate.fullChainPem, this.serverCertificate.privateKeyPem, ca.chainPem])
+            .apply(([conf, chain, key, cas]) => ({
+                [GATEWAY_FILES.config]: conf,
                 [GATEWAY_FILES.certificate]: chain,
                 [GATEWAY_FILES.key]: key,
                 [GATEWAY_FILES.clientCas]: cas,
             }));
 
-        // Revoked clients were issued by the issuing CA; the root's own CRL revokes nothing.
         const window = crlWindow(new Date(), windowDays);
-        const revokedSerials = pulumi.all(revoked.map((c) => issued[c].certPem)).apply((pems) => pems.map(serialOf));
         const crl = pulumi.all([ca.issuerCertPem, ca.issuerKeyPem, ca.rootCertPem, ca.rootKeyPem, ca.intermediateCertPem, revokedSerials])
             .apply(([issuerCert, issuerKey, rootCert, rootKey, mid, serials]) => {
                 const lists: CrlRequest[] = [{ caCertPem: issuerCert, caKeyPem: issuerKey, revokedSerials: serials, window, windowDays }];

@@ -1,6 +1,6 @@
-// Identity policy: rules name members (nodes and operator peers) or tags, never addresses.
-// One compilation feeds every enforcement point: WireGuard peers, each node's firewall and the
-// gateways' allowlists. Pure code: plain data in, plain data out.
+// Identity policy: rules name members (nodes, operator peers and gateway clients) or tags, never
+// addresses. One compilation feeds every enforcement point: WireGuard peers, each node's firewall
+// and the gateways' allowlists. Pure code: plain data in, plain data out.
 import { ValidationError, checkName, checkTag } from "./validate";
 
 export type Protocol = "tcp" | "udp";
@@ -29,8 +29,12 @@ export interface PolicyExpectations {
 export interface PolicyMember {
     name: string;
     tags: string[];
-    /** Nodes run a firewall and accept connections; operator peers only open them. */
-    kind: "node" | "operator";
+    /**
+     * Nodes run a firewall and accept connections; operator peers only open them. Clients hold a
+     * certificate from the InternalCA and reach nodes only through an MtlsGateway: they are not
+     * on the mesh, so their allows become gateway allowlists, never peers or firewall rules.
+     */
+    kind: "node" | "operator" | "client";
     /** Management peers may SSH to every node over the mesh and peer with every node. */
     management: boolean;
 }
@@ -45,8 +49,10 @@ export interface Allow {
 
 export interface CompiledPolicy {
     members: PolicyMember[];
-    /** Every (from, to, port) the policy allows, member to member, without duplicates. */
+    /** Every (from, to, port) the policy allows over the mesh, member to member, without duplicates. */
     allows: Allow[];
+    /** What the policy allows clients: the (client, node, port) a gateway on that node and port admits. */
+    clientAllows: Allow[];
     /** For each member, the members it has a WireGuard peer entry for, sorted. */
     peers: Record<string, string[]>;
 }
@@ -84,13 +90,15 @@ function select(field: string, selector: unknown, members: PolicyMember[], nodes
     } else {
         const name = checkName(field, selector);
         chosen = pool.filter((m) => m.name === name);
-        if (chosen.length === 0 && members.some((m) => m.name === name)) {
-            throw new ValidationError(field, selector, "names an operator peer; only nodes accept connections");
+        const other = members.find((m) => m.name === name);
+        if (chosen.length === 0 && other) {
+            throw new ValidationError(field, selector,
+                `names ${other.kind === "client" ? "a gateway client" : "an operator peer"}; only nodes accept connections`);
         }
     }
     if (chosen.length === 0) {
         throw new ValidationError(field, selector,
-            `matches no ${nodesOnly ? "node" : "node or operator peer"}; check the spelling or add the member`);
+            `matches no ${nodesOnly ? "node" : "node, operator peer or client"}; check the spelling or add the member`);
     }
     return chosen;
 }
@@ -101,13 +109,15 @@ function allowKey(a: Omit<Allow, "rule">): string {
 
 export function compilePolicy(members: PolicyMember[], rules: PolicyRule[]): CompiledPolicy {
     const allows: Allow[] = [];
+    const clientAllows: Allow[] = [];
+    const clients = new Set(members.filter((m) => m.kind === "client").map((m) => m.name));
     const seen = new Set<string>();
     const add = (a: Allow) => {
         if (a.from === a.to) return; // a host reaching itself never crosses the mesh
         const key = allowKey(a);
         if (!seen.has(key)) {
             seen.add(key);
-            allows.push(a);
+            (clients.has(a.from) ? clientAllows : allows).push(a);
         }
     };
     if (!Array.isArray(rules)) throw new ValidationError("rules", rules, "expected a list of rules");
@@ -123,19 +133,19 @@ export function compilePolicy(members: PolicyMember[], rules: PolicyRule[]): Com
             add({ from: s.name, to: t.name, port, rule: i });
         }
     });
-    const management = members.filter((m) => m.management);
+    const management = members.filter((m) => m.management && m.kind !== "client");
     for (const node of members.filter((m) => m.kind === "node")) {
         for (const m of management) add({ from: m.name, to: node.name, port: SSH_PORT, rule: -1 });
     }
 
-    const peerSets = new Map<string, Set<string>>(members.map((m) => [m.name, new Set<string>()]));
+    const peerSets = new Map<string, Set<string>>(members.filter((m) => m.kind !== "client").map((m) => [m.name, new Set<string>()]));
     for (const a of allows) {
         peerSets.get(a.from)!.add(a.to);
         peerSets.get(a.to)!.add(a.from);
     }
     const peers: Record<string, string[]> = {};
     for (const [name, set] of peerSets) peers[name] = [...set].sort();
-    return { members, allows, peers };
+    return { members, allows, clientAllows, peers };
 }
 
 /** The allows into one node, grouped by port: what its firewall must admit. */
@@ -155,9 +165,15 @@ export function inboundAllows(policy: CompiledPolicy, node: string): { port: Por
 
 /** The rules that allow `from` to reach `to` on `port` (empty when nothing does). */
 export function rulesAllowing(policy: CompiledPolicy, from: string, to: string, port: PortRange): number[] {
-    return [...new Set(policy.allows
+    return [...new Set([...policy.allows, ...policy.clientAllows]
         .filter((a) => a.from === from && a.to === to && portCovers(a.port, port))
         .map((a) => a.rule))];
+}
+
+/** The clients a gateway on `node` listening on TCP `port` admits, sorted. */
+export function gatewayAllowlist(policy: CompiledPolicy, node: string, port: number): string[] {
+    const probe: PortRange = { proto: "tcp", first: port, last: port };
+    return [...new Set(policy.clientAllows.filter((a) => a.to === node && portCovers(a.port, probe)).map((a) => a.from))].sort();
 }
 
 function describeRule(rules: PolicyRule[], index: number): string {
@@ -185,7 +201,7 @@ export function checkExpectations(policy: CompiledPolicy, rules: PolicyRule[], e
             const allowing = rulesAllowing(policy, from, to, port);
             if (kind === "reachable" && allowing.length === 0) {
                 const related = rules.map((_, j) => j).filter((j) =>
-                    policy.allows.some((a) => a.rule === j && a.to === to));
+                    [...policy.allows, ...policy.clientAllows].some((a) => a.rule === j && a.to === to));
                 failures.push(`${field} ${from} -> ${to} ${portText} is expected reachable, but no rule allows it` +
                     (related.length ? `; rules reaching ${to}: ${related.map((j) => describeRule(rules, j)).join("; ")}` : ""));
             }

@@ -9,6 +9,7 @@ import { join } from "path";
 import { firewallSpecFor } from "./enforcement";
 import { HostConnection } from "./hosts/connection";
 import { MeshNetwork } from "./mesh-network";
+import { CompiledPolicy } from "./policy";
 import { renderFirewall } from "./render/nftables";
 import { renderSshdConfig } from "./render/sshd";
 import { DriverRequest } from "./remote/driver";
@@ -57,6 +58,8 @@ export class ZeroTrustNode extends pulumi.ComponentResource {
     /** Every mesh member's address, for concerns that point at other members (gateway upstreams). */
     readonly meshAddresses: Record<string, string>;
     readonly publicTcpPorts: number[];
+    /** The mesh's compiled policy: what a gateway on this node reads its allowlist from. */
+    readonly policy: CompiledPolicy;
     /** The host the deployer connects to now: the underlay address, or the mesh address once SSH is mesh-only. */
     readonly managementHost: pulumi.Output<string>;
     /** The last resource of this host's chain: depend on it to run after the node is configured. */
@@ -92,6 +95,7 @@ export class ZeroTrustNode extends pulumi.ComponentResource {
         this.meshAddress = planned.address;
         this.meshAddresses = args.mesh.addresses;
         this.publicTcpPorts = publicTcpPorts;
+        this.policy = args.mesh.plan.policy;
         const mesh = args.mesh;
         const plan = mesh.plan;
 

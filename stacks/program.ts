@@ -8,10 +8,10 @@ import { LabHost, LabNetwork, LabOperator } from "../components/hosts/lab";
 import { InternalCA } from "../components/internal-ca";
 import { MeshNetwork } from "../components/mesh-network";
 import { MtlsGateway } from "../components/mtls-gateway";
-import { allowMatrix } from "../components/policy";
+import { allowMatrix, gatewayAllowlist } from "../components/policy";
 import { ZeroTrustNode } from "../components/zero-trust-node";
 import { KvmPlacementSettings, placeOnKvm } from "./kvm-placement";
-import { SEED_EXPECT, SEED_GATEWAY, SEED_NODES, SEED_OPERATOR, SEED_RULES, ScenarioNode } from "./seed-scenario";
+import { SEED_CLIENTS, SEED_EXPECT, SEED_GATEWAY, SEED_NODES, SEED_OPERATOR, SEED_RULES, ScenarioNode } from "./seed-scenario";
 
 export interface ExistingHostSettings {
     address: string;
@@ -62,6 +62,7 @@ export function zeroTrustStack(stack: string, s: StackSettings) {
         cidr: s.meshCidr,
         nodes: nodes.map((n) => ({ ...n, endpoint: placed[n.name].endpoint })),
         operators: [{ name: SEED_OPERATOR, tags: ["admin"] }],
+        clients: SEED_CLIENTS,
         rules: SEED_RULES,
         expect: SEED_EXPECT,
     });
@@ -86,7 +87,6 @@ export function zeroTrustStack(stack: string, s: StackSettings) {
         serverName: `${SEED_GATEWAY.node}.${stack}.zerotrust.internal`,
         serverAddresses: typeof gatewayUnderlay === "string" ? [gatewayUnderlay] : [],
         clients: SEED_GATEWAY.clients,
-        allowedClients: SEED_GATEWAY.allowedClients,
         revokedClients: s.revokedClients,
         upstreams: SEED_GATEWAY.upstreams,
         listenPort: SEED_GATEWAY.port,
@@ -106,6 +106,7 @@ export function zeroTrustStack(stack: string, s: StackSettings) {
         operatorInterface: operator?.interfaceName,
         labNamespaces: lab ? nodes.map((n) => `zt-${lab.labName}-${n.name}`) : [],
         policyMatrix: allowMatrix(mesh.plan.policy),
+        gatewayAllowlist: gatewayAllowlist(mesh.plan.policy, SEED_GATEWAY.node, SEED_GATEWAY.port),
         sshMode: s.sshOverMeshOnly ? "mesh-only (management peers over the mesh)" : "bootstrap (underlay sources and the mesh)",
     };
 }

@@ -18,6 +18,11 @@ export interface GatewaySpec {
     allowTls12: boolean;
     pidFile: string;
     errorLog: string;
+    /**
+     * Names the session cache: a different value starts an empty cache at the reload. Derived from
+     * the revoked serials, so that a revoked certificate cannot resume a session it already had.
+     */
+    sessionEpoch: string;
 }
 
 export const GATEWAY_FILES = {
@@ -36,6 +41,13 @@ export const IDENTITY_HEADERS = {
 };
 
 const TLS12_CIPHERS = "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305";
+
+const SESSIONS_PER_WORKER = 10000;
+
+function checkEpoch(epoch: string): string {
+    if (!/^[a-z0-9]{1,16}$/.test(epoch)) throw new Error(`nginx: session epoch ${JSON.stringify(epoch)} must be 1-16 of [a-z0-9]`);
+    return epoch;
+}
 
 function quoted(s: string): string {
     if (/["\\\n\r$;{}]/.test(s)) throw new Error(`nginx: ${JSON.stringify(s)} cannot be quoted safely`);
@@ -71,9 +83,15 @@ export function renderGatewayConfig(g: GatewaySpec): string {
         `        ssl_protocols ${g.allowTls12 ? "TLSv1.2 TLSv1.3" : "TLSv1.3"};`,
         ...(g.allowTls12 ? [`        ssl_ciphers ${TLS12_CIPHERS};`, "        ssl_prefer_server_ciphers on;"] : []),
         "        ssl_ecdh_curve X25519:prime256v1;",
-        "        ssl_session_cache shared:zt_gateway:10m;",
+        // The per-worker cache resumes without decoding the session (and its client certificate)
+        // from shared memory; the shared one serves clients that come back to another worker.
+        // Tickets off: sessions stay on the host and go away with their zone.
+        `        ssl_session_cache builtin:${SESSIONS_PER_WORKER} shared:zt_${checkEpoch(g.sessionEpoch)}:10m;`,
         "        ssl_session_timeout 4h;",
         "        ssl_session_tickets off;",
+        // OpenSSL sends two TLS 1.3 tickets per handshake; clients such as curl keep one. One ticket
+        // halves the sessions each handshake writes, so the shared cache holds twice as many clients.
+        "        ssl_conf_command NumTickets 1;",
         `        ssl_client_certificate ${f.clientCas};`,
         "        ssl_verify_client on;",
         `        ssl_verify_depth ${g.verifyDepth};`,

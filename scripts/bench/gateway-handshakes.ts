@@ -1,8 +1,10 @@
 // Benchmark, on demand (`npm run bench:gateway`): mTLS handshakes per second through nginx on
-// loopback, full and resumed, for three configurations side by side in one run:
+// loopback, full and resumed, for four configurations side by side in one run:
 //   gateway  the MtlsGateway's own config (ECDSA P-256 keys, TLS 1.3, session cache, CRL, allowlist)
 //   seed     the seeds' style: RSA 4096 CA, RSA 2048 server and client keys, no session cache
 //   bare     a minimal nginx mTLS server with the gateway's keys: the ceiling
+//   no-mtls  bare without client certificates, for context: what mTLS itself costs here
+// All four proxy each request to the same kind of upstream, so only TLS differs between them.
 // Load: `openssl s_time` (Debian's openssl) with a client certificate, one connection at a time.
 // The client shares the machine's two cores with nginx, so besides wall-clock rates the figures
 // that decide are handshakes per second of nginx worker CPU (the server's capacity), measured from
@@ -35,13 +37,16 @@ function makePki(dir: string, caKey: KeyKind, leafKey: KeyKind): void {
     }
 }
 
+/** Every configuration proxies to the same kind of upstream, an nginx server on loopback that
+ * answers 200, over keepalive connections: the HTTP work is the same, only TLS differs. */
+const upstreamServer = (port: number) => `    server { listen 127.0.0.1:${port}; access_log off; location / { return 200 "ok"; } }`;
+
 function gatewayConfig(dir: string, port: number, upstreamPort: number): void {
     const conf = renderGatewayConfig({
         listenPort: port, serverName: "localhost", upstreams: [`127.0.0.1:${upstreamPort}`], allowedDns: ["CN=alice,O=zerotrust"],
-        verifyDepth: 1, allowTls12: false, pidFile: join(dir, "nginx.pid"), errorLog: join(dir, "error.log"),
+        verifyDepth: 1, allowTls12: false, pidFile: join(dir, "nginx.pid"), errorLog: join(dir, "error.log"), sessionEpoch: "bench",
     }).replace(/listen (\d+) ssl default_server;/, "listen 127.0.0.1:$1 ssl default_server;")
-        // The upstream answers in the same nginx, so every configuration does the same HTTP work.
-        .replace(/\n}\n$/, `\n    server { listen 127.0.0.1:${upstreamPort}; access_log off; location / { return 200 "ok"; } }\n}\n`);
+        .replace(/\n}\n$/, `\n${upstreamServer(upstreamPort)}\n}\n`);
     writeFileSync(join(dir, GATEWAY_FILES.config), conf);
     writeFileSync(join(dir, GATEWAY_FILES.certificate), readFileSync(join(dir, "server.crt")));
     writeFileSync(join(dir, GATEWAY_FILES.key), readFileSync(join(dir, "server.key")), { mode: 0o600 });
@@ -52,16 +57,26 @@ function gatewayConfig(dir: string, port: number, upstreamPort: number): void {
     }));
 }
 
-function plainConfig(dir: string, port: number, sessionCache: boolean, protocols: string): void {
+interface PlainOptions {
+    protocols: string;
+    /** nginx's defaults (no shared cache, tickets on) are not what the seeds ran: they had no cache. */
+    sessionCache: "shared" | "off";
+    verifyClient: boolean;
+}
+
+function plainConfig(dir: string, port: number, upstreamPort: number, o: PlainOptions): void {
     writeFileSync(join(dir, "nginx.conf"), [
         "worker_processes auto;", `pid ${join(dir, "nginx.pid")};`, `error_log ${join(dir, "error.log")} warn;`,
-        "events { worker_connections 1024; }", "http {", "    access_log off;", "    server {",
+        "events { worker_connections 1024; }", "http {", "    access_log off;",
+        `    upstream backend { server 127.0.0.1:${upstreamPort}; keepalive 16; }`,
+        "    server {",
         `        listen 127.0.0.1:${port} ssl default_server;`,
         "        ssl_certificate server.crt;", "        ssl_certificate_key server.key;",
-        `        ssl_protocols ${protocols};`,
-        "        ssl_client_certificate ca.crt;", "        ssl_verify_client on;",
-        ...(sessionCache ? ["        ssl_session_cache shared:bench:10m;"] : ["        ssl_session_cache off;", "        ssl_session_tickets off;"]),
-        "        location / { return 200 \"ok\"; }", "    }", "}", "",
+        `        ssl_protocols ${o.protocols};`,
+        ...(o.verifyClient ? ["        ssl_client_certificate ca.crt;", "        ssl_verify_client on;"] : []),
+        ...(o.sessionCache === "shared" ? ["        ssl_session_cache shared:bench:10m;"] : ["        ssl_session_cache off;", "        ssl_session_tickets off;"]),
+        "        location / { proxy_pass http://backend; proxy_http_version 1.1; proxy_set_header Connection \"\"; }", "    }",
+        upstreamServer(upstreamPort), "}", "",
     ].join("\n"));
 }
 
@@ -103,24 +118,34 @@ function measure(dir: string, port: number, mode: "-new" | "-reuse"): Rate {
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
+function versions(): string {
+    const nginx = spawnSync("nginx", ["-v"], { encoding: "utf8" }).stderr.trim().replace("nginx version: ", "");
+    return `${nginx}, ${execFileSync("openssl", ["version"], { encoding: "utf8" }).trim()}`;
+}
+
+interface Setup { name: string; port: number; dir: string; note: string }
+
 function main(): void {
     const root = mkdtempSync(join(tmpdir(), "zt-bench-"));
-    const setups = [
-        { name: "gateway", port: 18443, dir: join(root, "gateway") },
-        { name: "seed", port: 18444, dir: join(root, "seed") },
-        { name: "bare", port: 18445, dir: join(root, "bare") },
-    ];
+    const at = (name: string, port: number, note: string): Setup => ({ name, port, dir: join(root, name), note });
+    const gateway = at("gateway", 18443, "MtlsGateway's config: P-256, TLS 1.3, CRL, allowlist, session caches");
+    const seed = at("seed", 18444, "RSA 4096 CA, RSA 2048 server and client keys, no session cache");
+    const bare = at("bare", 18445, "the gateway's keys, ssl_verify_client and a shared cache, nothing else");
+    const noMtls = at("no-mtls", 18446, "context: bare without client certificates");
+    const setups = [gateway, seed, bare, noMtls];
     const started: string[] = [];
     try {
-        makePki(setups[0].dir, "ec", "ec");
-        gatewayConfig(setups[0].dir, setups[0].port, 18480);
-        makePki(setups[1].dir, "rsa4096", "rsa2048");
-        plainConfig(setups[1].dir, setups[1].port, false, "TLSv1.2 TLSv1.3");
-        mkdirSync(setups[2].dir);
-        for (const f of ["ca.crt", "ca.key", "server.crt", "server.key", "client.crt", "client.key"]) {
-            writeFileSync(join(setups[2].dir, f), readFileSync(join(setups[0].dir, f)), { mode: 0o600 });
+        makePki(gateway.dir, "ec", "ec");
+        gatewayConfig(gateway.dir, gateway.port, gateway.port + 100);
+        makePki(seed.dir, "rsa4096", "rsa2048");
+        plainConfig(seed.dir, seed.port, seed.port + 100, { protocols: "TLSv1.2 TLSv1.3", sessionCache: "off", verifyClient: true });
+        for (const [s, verifyClient] of [[bare, true], [noMtls, false]] as const) {
+            mkdirSync(s.dir);
+            for (const f of ["ca.crt", "ca.key", "server.crt", "server.key", "client.crt", "client.key"]) {
+                writeFileSync(join(s.dir, f), readFileSync(join(gateway.dir, f)), { mode: 0o600 });
+            }
+            plainConfig(s.dir, s.port, s.port + 100, { protocols: "TLSv1.3", sessionCache: "shared", verifyClient });
         }
-        plainConfig(setups[2].dir, setups[2].port, true, "TLSv1.3");
         for (const s of setups) { startNginx(s.dir); started.push(s.dir); }
 
         const samples: Record<string, Record<"full" | "resumed", Rate[]>> = {};
@@ -135,17 +160,19 @@ function main(): void {
         const fmt = (n: number) => n.toFixed(0).padStart(9);
         const ratio = (kind: "full" | "resumed", metric: keyof Rate, other: string) => pick("gateway", kind, metric) / pick(other, kind, metric);
         const lines = [
-            `mTLS connections per second over loopback (${CLIENTS} openssl s_time at once, fetching /), median of ${ROUNDS} rounds of ${SECONDS} s:`,
+            `TLS connections per second over loopback (${CLIENTS} openssl s_time at once, each fetching / through a proxied upstream),`,
+            `median of ${ROUNDS} rounds of ${SECONDS} s; ${versions()}:`,
             "             per worker CPU second    per wall second",
             "               full   resumed          full   resumed",
             ...setups.map((s) => `  ${s.name.padEnd(8)}${fmt(pick(s.name, "full", "perCpu"))}${fmt(pick(s.name, "resumed", "perCpu"))}   ` +
-                `${fmt(pick(s.name, "full", "wall"))}${fmt(pick(s.name, "resumed", "wall"))}`),
+                `${fmt(pick(s.name, "full", "wall"))}${fmt(pick(s.name, "resumed", "wall"))}   ${s.note}`),
             "",
             "  ratios, per worker CPU second (per wall second in brackets):",
             `  gateway / seed, full handshakes:   ${ratio("full", "perCpu", "seed").toFixed(2)}x (${ratio("full", "wall", "seed").toFixed(2)}x)   goal >= 1.6x`,
             `  gateway / seed, returning clients: ${ratio("resumed", "perCpu", "seed").toFixed(2)}x (${ratio("resumed", "wall", "seed").toFixed(2)}x)   goal >= 3x`,
             `  gateway / bare ceiling, full:      ${(100 * ratio("full", "perCpu", "bare")).toFixed(0)}% (${(100 * ratio("full", "wall", "bare")).toFixed(0)}%)   goal >= 90%`,
             `  gateway / bare ceiling, resumed:   ${(100 * ratio("resumed", "perCpu", "bare")).toFixed(0)}% (${(100 * ratio("resumed", "wall", "bare")).toFixed(0)}%)`,
+            `  what a client certificate costs here: bare / no-mtls, full: ${(pick("bare", "full", "perCpu") / pick("no-mtls", "full", "perCpu")).toFixed(2)}x the rate`,
         ];
         process.stdout.write(lines.join("\n") + "\n");
     } finally {

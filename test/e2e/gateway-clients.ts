@@ -1,6 +1,6 @@
 // Client material for the gateway tests: the stack's own certificates, plus the kinds a gateway
 // must refuse (a certificate from another CA, an expired one from the right CA), made with openssl.
-import { execFileSync } from "child_process";
+import { execFileSync, spawnSync } from "child_process";
 import { mkdtempSync, writeFileSync } from "fs";
 import { tmpdir } from "os";
 import { join } from "path";
@@ -62,4 +62,18 @@ export function curl(url: string, resolve: string, ca: string, extra: string[]):
     } catch (e: any) {
         return { status: "000", body: String(e.stderr ?? ""), exit: e.status ?? 1 };
     }
+}
+
+/**
+ * One request over one TLS connection with openssl s_client, which can save its session (sessOut)
+ * or offer a saved one (sessIn); says whether the server resumed it and what HTTP status came back.
+ */
+export function tlsRequest(address: string, serverName: string, ca: string, client: { cert: string; key: string },
+    session: { sessIn?: string; sessOut?: string }): { resumed: boolean; status: string } {
+    const args = ["s_client", "-connect", `${address}:443`, "-servername", serverName, "-CAfile", ca, "-cert", client.cert, "-key", client.key,
+        "-ign_eof", ...(session.sessIn ? ["-sess_in", session.sessIn] : []), ...(session.sessOut ? ["-sess_out", session.sessOut] : [])];
+    const r = spawnSync("openssl", args, {
+        input: `GET / HTTP/1.1\r\nHost: ${serverName}\r\nConnection: close\r\n\r\n`, encoding: "utf8", timeout: 15_000,
+    });
+    return { resumed: /^Reused, TLSv1\.3/m.test(r.stdout), status: /^HTTP\/1\.1 (\d{3})/m.exec(r.stdout)?.[1] ?? "000" };
 }

@@ -4,17 +4,18 @@
 import test, { ExecutionContext } from "ava";
 import { execFileSync } from "child_process";
 import { existsSync, readFileSync, rmSync } from "fs";
+import { join } from "path";
 import { CommandSpec, commandsOf, deploy, destroy } from "../../scripts/lab/command-runner";
 import { installMocks } from "../../scripts/lab/mocks";
 import * as pulumi from "@pulumi/pulumi";
 import { inLabHost, interfaceIndex, probe, startPing, startTool } from "../../scripts/lab/lab-probe";
-import { curl, expiredCertificate, foreignCertificate, privateDir, writePrivate } from "./gateway-clients";
+import { curl, expiredCertificate, foreignCertificate, privateDir, tlsRequest, writePrivate } from "./gateway-clients";
 import { LabNode, measureMatrix, startListeners } from "../../scripts/lab/report";
 
 const recorded = installMocks();
-import { PolicyMember, compilePolicy, parsePort, rulesAllowing } from "../../components/policy";
+import { compilePolicy, parsePort, rulesAllowing } from "../../components/policy";
 import { StackSettings, zeroTrustStack } from "../../stacks/program";
-import { SEED_NODES, SEED_OPERATOR, SEED_PROBE_PORTS, SEED_RULES } from "../../stacks/seed-scenario";
+import { SEED_NODES, SEED_OPERATOR, SEED_PROBE_PORTS, SEED_RULES, seedPolicyMembers } from "../../stacks/seed-scenario";
 
 const LAB = "e2e";
 const LAB_ROOT = `/var/lib/zerotrust-lab/${LAB}`;
@@ -121,11 +122,8 @@ test.serial("the measured access matrix equals the policy, and no probed port an
     const measured = measureMatrix(nodes, SEED_OPERATOR, ports);
     t.log(`measured access matrix over the mesh (underlay: every probe of 22, 5432, 8080 filtered; WireGuard's UDP port and the gateway's 443 are open by design):\n${measured.rows.join("\n")}`);
 
-    const members: PolicyMember[] = [
-        ...SEED_NODES.map((n) => ({ ...n, kind: "node" as const, management: false })),
-        { name: SEED_OPERATOR, tags: ["admin"], kind: "operator", management: true },
-    ];
-    const policy = compilePolicy(members, SEED_RULES);
+    const policy = compilePolicy(seedPolicyMembers(), SEED_RULES);
+    const members = policy.members.filter((m) => m.kind !== "client"); // the matrix is measured over the mesh
     const expected = members.flatMap((from) => SEED_NODES.filter((to) => to.name !== from.name).flatMap((to) =>
         SEED_PROBE_PORTS.filter((p) => rulesAllowing(policy, from.name, to.name, parsePort("p", p)).length > 0).map((p) => `${from.name} -> ${to.name} ${p}`)));
     t.deepEqual(measured.meshOpen.sort(), expected.sort());
@@ -186,9 +184,14 @@ test.serial("gateway: only allowed identities pass, identity headers cannot be s
 });
 
 test.serial("gateway: revoking a client is a config change; the reload under load fails no request", async (t) => {
-    const { ca, creds, host, resolveTo } = await gatewayFixture(t);
+    const { dir, ca, creds, host, resolveTo } = await gatewayFixture(t);
     const [alice, bob] = [await creds("alice"), await creds("bob")];
     t.is(curl(`https://${host}/`, resolveTo, ca, ["--cert", bob.cert, "--key", bob.key]).status, "200", "bob passes before");
+    // bob keeps a TLS session; before the revocation the gateway resumes it.
+    const gatewayAt = built.hosts.gateway.underlay as string;
+    const bobSession = join(dir, "bob.session");
+    t.is(tlsRequest(gatewayAt, host, ca, bob, { sessOut: bobSession }).status, "200");
+    t.deepEqual(tlsRequest(gatewayAt, host, ca, bob, { sessIn: bobSession }), { resumed: true, status: "200" }, "bob's session resumes before");
 
     // Load from this machine: alice, one new TLS connection per request, through the reload.
     const load = await startTool(undefined, ["https-load", `https://${built.hosts.gateway.underlay}/`, alice.cert, alice.key, ca]);
@@ -206,6 +209,8 @@ test.serial("gateway: revoking a client is a config change; the reload under loa
     t.true(counts.ok > 20);
     t.is(counts.failed, 0);
     t.is(curl(`https://${host}/`, resolveTo, ca, ["--cert", bob.cert, "--key", bob.key]).status, "400", "bob is refused once revoked");
+    t.deepEqual(tlsRequest(gatewayAt, host, ca, bob, { sessIn: bobSession }), { resumed: false, status: "400" },
+        "bob's saved session does not resume after the revocation: a full handshake checks the CRL and nginx answers 400");
     t.is(curl(`https://${host}/`, resolveTo, ca, ["--cert", alice.cert, "--key", alice.key]).status, "200");
     const crl = inLabHost(`${LAB_ROOT}/gateway`, ["openssl", "crl", "-in", "/etc/zerotrust/gateway/crl.pem", "-noout", "-text"]);
     t.regex(crl, /Serial Number: /);

@@ -4,16 +4,13 @@ import { mkdtempSync, rmSync, writeFileSync } from "fs";
 import { tmpdir } from "os";
 import { join } from "path";
 import { firewallSpecFor } from "../../components/enforcement";
-import { PolicyMember, compilePolicy } from "../../components/policy";
+import { compilePolicy } from "../../components/policy";
 import { FirewallSpec, renderFirewall, renderFirewallRemoval } from "../../components/render/nftables";
-import { SEED_NODES, SEED_RULES } from "../../stacks/seed-scenario";
+import { SEED_NODES, SEED_RULES, seedPolicyMembers } from "../../stacks/seed-scenario";
 import { NFT, inNamespace, scratchNamespace } from "../helpers/netns";
 
-const members: PolicyMember[] = [
-    ...SEED_NODES.map((n) => ({ ...n, kind: "node" as const, management: false })),
-    { name: "operator", tags: [], kind: "operator", management: true },
-];
-const addresses = new Map(members.map((m, i) => [m.name, `10.77.0.${i + 2}`]));
+const members = seedPolicyMembers();
+const addresses = new Map(members.filter((m) => m.kind !== "client").map((m, i) => [m.name, `10.77.0.${i + 2}`]));
 const options = { wgInterface: "wg0", wgPort: 51820, sshPort: 22, sshBootstrapSources: [] as string[], meshPing: true, forwardPolicy: "drop" as const, logDrops: true };
 
 function file(t: any, content: string): string {

@@ -5,6 +5,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "fs";
 import { tmpdir } from "os";
 import { join } from "path";
 import { buildCrl } from "../../components/remote/crl";
+import { sessionEpochOf } from "../../components/mtls-gateway";
 import { GATEWAY_FILES, GatewaySpec, renderGatewayConfig } from "../../components/render/nginx";
 
 function pki(t: any): string {
@@ -22,7 +23,7 @@ function pki(t: any): string {
 
 const spec = (dir: string): GatewaySpec => ({
     listenPort: 18443, serverName: "gw.example.internal", upstreams: ["10.77.0.5:8080"], allowedDns: ["CN=alice,O=zerotrust"],
-    verifyDepth: 1, allowTls12: false, pidFile: join(dir, "nginx.pid"), errorLog: join(dir, "error.log"),
+    verifyDepth: 1, allowTls12: false, pidFile: join(dir, "nginx.pid"), errorLog: join(dir, "error.log"), sessionEpoch: "test",
 });
 
 test("nginx -t accepts the gateway config, TLS 1.3 only and with TLS 1.2 allowed", (t) => {
@@ -69,4 +70,12 @@ test("the CRL is signed by the CA, lists the revoked serials and spans two windo
 
 test("an allowlist entry that could break out of its quotes is refused", (t) => {
     t.throws(() => renderGatewayConfig({ ...spec("/x"), allowedDns: ['CN=a" 1; } server { listen 80'] }), { message: /cannot be quoted safely/ });
+});
+
+test("the session cache is named after the revocation set, so revoking a client empties it at the reload", (t) => {
+    const zone = (epoch: string) => /ssl_session_cache builtin:\d+ shared:(\w+):10m;/.exec(renderGatewayConfig({ ...spec("/x"), sessionEpoch: epoch }))?.[1];
+    t.is(zone("a1"), "zt_a1");
+    t.not(zone(sessionEpochOf(["1A2B"])), zone(sessionEpochOf([])));
+    t.is(sessionEpochOf(["02", "01"]), sessionEpochOf(["01", "02"]));
+    t.throws(() => renderGatewayConfig({ ...spec("/x"), sessionEpoch: "a b;" }), { message: /session epoch/ });
 });

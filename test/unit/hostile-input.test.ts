@@ -19,7 +19,8 @@ function baseArgs(): MeshNetworkArgs {
         cidr: "10.77.0.0/24",
         nodes: [{ name: "app", tags: ["web"], endpoint: "198.51.100.7:51820" }, { name: "db" }],
         operators: [{ name: "laptop" }],
-        rules: [{ from: "tag:web", to: "db", ports: ["tcp/5432"] }],
+        clients: [{ name: "alice", tags: ["staff"] }],
+        rules: [{ from: "tag:web", to: "db", ports: ["tcp/5432"] }, { from: "tag:staff", to: "app", ports: ["tcp/443"] }],
     };
 }
 
@@ -30,6 +31,8 @@ const MESH_FIELDS: Mutation[] = [
     [/nodes\[0\]\.endpoint/, (a, v) => { a.nodes[0].endpoint = `${v}:51820`; }],
     [/\.address/, (a, v) => { a.nodes[1].address = v; }],
     [/operators\[0\]\.name/, (a, v) => { a.operators![0].name = v; }],
+    [/clients\[0\]\.name/, (a, v) => { a.clients![0].name = v; }],
+    [/clients\[0\]\.tags\[0\]/, (a, v) => { a.clients![0].tags = [v]; }],
     [/^cidr/, (a, v) => { a.cidr = v; }],
     [/rules\[0\]\.from/, (a, v) => { a.rules[0].from = v === "*" ? "tag:*" : v; }],
     [/rules\[0\]\.to/, (a, v) => { a.rules[0].to = v === "*" ? "tag:*" : v; }],

@@ -6,7 +6,7 @@ import { installMocks, resolve } from "../../scripts/lab/mocks";
 const recorded = installMocks();
 // Imported after the mocks are installed.
 import { MeshNetwork } from "../../components/mesh-network";
-import { SEED_EXPECT, SEED_NODES, SEED_RULES } from "../../stacks/seed-scenario";
+import { SEED_CLIENTS, SEED_EXPECT, SEED_NODES, SEED_RULES } from "../../stacks/seed-scenario";
 import * as pulumi from "@pulumi/pulumi";
 
 function seedMesh(name: string) {
@@ -14,6 +14,7 @@ function seedMesh(name: string) {
         cidr: "10.77.0.0/24",
         nodes: SEED_NODES.map((n, i) => ({ ...n, endpoint: `10.99.0.${10 + i}:51820` })),
         operators: [{ name: "operator", tags: ["admin"] }],
+        clients: SEED_CLIENTS,
         rules: SEED_RULES,
         expect: SEED_EXPECT,
     });

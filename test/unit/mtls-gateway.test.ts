@@ -8,12 +8,13 @@ import { MeshNetwork } from "../../components/mesh-network";
 import { MtlsGateway, MtlsGatewayArgs } from "../../components/mtls-gateway";
 import { ZeroTrustNode } from "../../components/zero-trust-node";
 
-function world(name: string, publicTcpPorts: number[]) {
+function world(name: string, publicTcpPorts: number[], clientRules = [{ from: "tag:staff", to: "gw", ports: ["tcp/443"] }]) {
     const mesh = new MeshNetwork(name, {
         cidr: "10.70.0.0/24",
         nodes: [{ name: "gw", endpoint: "198.51.100.1:51820" }, { name: "app", endpoint: "198.51.100.2:51820" }],
         operators: [{ name: "op" }],
-        rules: [{ from: "gw", to: "app", ports: ["tcp/8080"] }],
+        clients: [{ name: "alice", tags: ["staff"] }, { name: "bob", tags: ["staff"] }, { name: "carol" }],
+        rules: [{ from: "gw", to: "app", ports: ["tcp/8080"] }, ...clientRules],
     });
     const connection = { host: "198.51.100.1", privateKey: "unused", hostKey: "ssh-ed25519 AAAA" };
     const node = new ZeroTrustNode(`${name}-gw`, { mesh, member: "gw", connection, bootstrapSshSources: ["198.51.100.250"], publicTcpPorts });
@@ -22,7 +23,7 @@ function world(name: string, publicTcpPorts: number[]) {
 }
 
 const base = (w: ReturnType<typeof world>): MtlsGatewayArgs => ({
-    node: w.node, ca: w.ca, serverName: "gw.example.internal", clients: ["alice", "bob"], upstreams: ["app:8080"], revokedClients: ["bob"],
+    node: w.node, ca: w.ca, serverName: "gw.example.internal", clients: ["alice", "bob", "carol"], upstreams: ["app:8080"], revokedClients: ["bob"],
 });
 
 test("the host gets config, chain, key, client CAs; the CA keys stay here, only in the CRL request", async (t) => {
@@ -44,16 +45,30 @@ test("the host gets config, chain, key, client CAs; the CA keys stay here, only 
     const conf: string = request.files["nginx.conf"];
     t.regex(conf, /"CN=alice,O=zerotrust" 1;/);
     t.notRegex(conf, /CN=bob/, "a revoked client is off the allowlist too");
+    t.notRegex(conf, /CN=carol/, "no rule admits carol: she has a certificate and gets 403");
+    t.truthy(gw.clients.carol);
     t.regex(conf, new RegExp(`server ${w.mesh.addresses.app.replace(/\./g, "\\.")}:8080;`));
     t.regex(conf, /ssl_verify_depth 2;/);
 });
 
-test("refused before any resource: port not public, unknown client, unknown upstream member", (t) => {
+test("the allowlist comes from the policy; by default certificates go to the clients it admits", async (t) => {
+    const w = world("pol", [443]);
+    const gw = new MtlsGateway("pol", { ...base(w), clients: undefined, revokedClients: [] });
+    t.deepEqual(Object.keys(gw.clients).sort(), ["alice", "bob"]);
+    const w2 = world("pol2", [443], [{ from: "carol", to: "gw", ports: ["tcp/443"] }]);
+    const gw2 = new MtlsGateway("pol2", { ...base(w2), clients: undefined, revokedClients: [] });
+    t.deepEqual(Object.keys(gw2.clients), ["carol"]);
+});
+
+test("refused before any resource: port not public, no rule for the port, unknown client, unknown upstream member", (t) => {
     const w = world("bad", []);
     t.throws(() => new MtlsGateway("bad", base(w)), { message: /listenPort: 443 .*add publicTcpPorts: \[443\]/ });
     const w2 = world("bad2", [443]);
     t.throws(() => new MtlsGateway("bad2", { ...base(w2), revokedClients: ["mallory"] }), { message: /revokedClients\[0\]: "mallory" .*not one of clients/ });
+    t.throws(() => new MtlsGateway("bad2", { ...base(w2), clients: ["mallory"] }), { message: /clients\[0\]: "mallory" .*not a client of the mesh/ });
+    const w3 = world("bad3", [443, 8443]);
+    t.throws(() => new MtlsGateway("bad3", { ...base(w3), listenPort: 8443 }), { message: /listenPort: 8443 .*no policy rule lets a client reach 'gw' on tcp\/8443/ });
     t.throws(() => new MtlsGateway("bad2", { ...base(w2), upstreams: ["db:5432"] }), { message: /upstreams\[0\].*'db' is not a member/ });
     t.throws(() => new MtlsGateway("bad2", { ...base(w2), serverName: "gw;evil" }), { message: /serverName/ });
-    t.false(recorded.some((r) => r.name.startsWith("bad2-gateway") || r.name === "bad"));
+    t.false(recorded.some((r) => r.name.startsWith("bad2-gateway") || r.name.startsWith("bad3-gateway") || r.name === "bad"));
 });
