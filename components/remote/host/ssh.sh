@@ -15,14 +15,22 @@ zt_validate() {
     return $rc
 }
 
-# The inodes of the sockets sshd itself listens on (none when systemd holds them: ssh.socket).
-zt_sshd_listeners() { ss -Hltnpe 2>/dev/null | grep '"sshd"' | grep -o 'ino:[0-9]*' | sort; }
+# "<inode> <pid>" of each socket sshd itself listens on (none when systemd holds them: ssh.socket).
+zt_sshd_listeners() { ss -Hltnpe 2>/dev/null | sed -n 's/.*"sshd",pid=\([0-9]*\),.* ino:\([0-9]*\) .*/\2 \1/p' | sort; }
+
+# Whether a process has its SIGHUP handler in place (until then a SIGHUP would end it).
+zt_catches_sighup() {
+    local caught
+    caught="$(awk '/^SigCgt:/ { print $2 }' "/proc/$1/status" 2>/dev/null)"
+    [ -n "$caught" ] && (( 0x$caught & 1 ))
+}
 
 # SIGHUP makes sshd close its listening sockets and re-exec itself; until the new process listens,
-# connections are refused (over a second on a slow VM). Wait for new sockets, so that the next
-# connection (the driver's confirmation, or the next concern) finds sshd ready.
+# connections are refused (over a second on a slow VM), and until it catches SIGHUP again, another
+# reload would end it. Wait for both, so that the next connection (the driver's confirmation, or the
+# next concern) and the next reload find sshd ready.
 zt_reload_sshd() {
-    local before after _
+    local before after pid _
     before="$(zt_sshd_listeners)"
     if zt_has_systemd; then
         systemctl reload ssh 2>/dev/null || systemctl reload sshd || return 1
@@ -32,7 +40,10 @@ zt_reload_sshd() {
     [ -n "$before" ] || return 0
     for _ in $(seq 1 150); do
         after="$(zt_sshd_listeners)"
-        [ -n "$after" ] && [ -z "$(comm -12 <(echo "$before") <(echo "$after"))" ] && return 0
+        if [ -n "$after" ] && [ -z "$(comm -12 <(cut -d' ' -f1 <<<"$before") <(cut -d' ' -f1 <<<"$after"))" ]; then
+            for pid in $(cut -d' ' -f2 <<<"$after" | sort -u); do zt_catches_sighup "$pid" || continue 2; done
+            return 0
+        fi
         sleep 0.1
     done
     zt_log "sshd did not listen again within 15 s of the reload"
