@@ -4,6 +4,7 @@
 // previous config restored on failure).
 import * as pulumi from "@pulumi/pulumi";
 import { createHash } from "crypto";
+import { Pkcs12Bundle, pkcs12Bundle } from "./client-bundle";
 import { InternalCA, IssuedCertificate } from "./internal-ca";
 import { gatewayAllowlist } from "./policy";
 import { CrlRequest, crlWindow, serialOf } from "./remote/crl";
@@ -43,6 +44,8 @@ export interface ClientCredentials {
     privateKeyPem: pulumi.Output<string>;
     /** The CA certificates that verify the gateway's server certificate. */
     caPem: pulumi.Output<string>;
+    /** Key, certificate and chain in one PKCS#12 file, for browsers and keystores (secret). */
+    pkcs12: Pkcs12Bundle;
 }
 
 /** The session cache's name changes with the set of revoked certificates (see GatewaySpec.sessionEpoch). */
@@ -103,6 +106,7 @@ export class MtlsGateway extends pulumi.ComponentResource {
         const issued = Object.fromEntries(clients.map((c) => [c, ca.issueClientCertificate(c)]));
         this.clients = Object.fromEntries(clients.map((c) => [c, {
             certPem: issued[c].certPem, privateKeyPem: issued[c].privateKeyPem, caPem: ca.chainPem,
+            pkcs12: pkcs12Bundle(`${name}-${c}-p12`, c, { certPem: issued[c].certPem, privateKeyPem: issued[c].privateKeyPem, chainPem: ca.chainPem }, this),
         }]));
 
         // Revoked clients were issued by the issuing CA; the root's own CRL revokes nothing.

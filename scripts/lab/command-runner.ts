@@ -9,7 +9,7 @@ import { Recorded, plain } from "./mocks";
 export const LOCAL_COMMAND = "command:local:Command";
 
 // The order the components' dependsOn chains impose (lab first, then each host's concerns).
-const PHASES = ["-bridge", "-vm", "-namespace", "-tunnel", "-bootstrap", "-wireguard", "-firewall", "-ssh", "-gateway"];
+const PHASES = ["-p12", "-bridge", "-vm", "-namespace", "-tunnel", "-bootstrap", "-wireguard", "-firewall", "-ssh", "-gateway"];
 
 function phaseOf(name: string): number {
     const i = PHASES.findIndex((suffix) => name.endsWith(suffix));
@@ -24,6 +24,8 @@ export interface CommandSpec {
     stdin?: string;
     environment: Record<string, string>;
     ignoreStdinChanges: boolean;
+    /** What the provider may print of a run: "none" keeps stdout (a bundle, say) out of every log. */
+    logging: string;
 }
 
 export function commandsOf(recorded: Recorded[]): CommandSpec[] {
@@ -36,12 +38,14 @@ export function commandsOf(recorded: Recorded[]): CommandSpec[] {
             stdin: plain(r.inputs.stdin),
             environment: Object.fromEntries(Object.entries(plain(r.inputs.environment) ?? {}).map(([k, v]) => [k, String(plain(v))])),
             ignoreStdinChanges: r.name.endsWith("-bootstrap"),
+            logging: plain(r.inputs.logging) ?? "stdoutAndStderr",
         }))
         .sort((a, b) => phaseOf(a.name) - phaseOf(b.name));
 }
 
 export interface RunResult {
     name: string;
+    logging: string;
     code: number;
     stdout: string;
     stderr: string;
@@ -54,7 +58,7 @@ function runOne(cmd: string, spec: CommandSpec): RunResult {
         encoding: "utf8",
         timeout: 600_000,
     });
-    return { name: spec.name, code: r.status ?? 255, stdout: r.stdout, stderr: r.stderr };
+    return { name: spec.name, logging: spec.logging, code: r.status ?? 255, stdout: r.stdout, stderr: r.stderr };
 }
 
 function sameInputs(a: CommandSpec, b: CommandSpec): boolean {

@@ -149,6 +149,11 @@ function computedOutputs(type: string, inputs: any): Record<string, unknown> {
             state = { base64: bytes.toString("base64"), hex: bytes.toString("hex") };
             break;
         }
+        case "random:index/randomPassword:RandomPassword": {
+            const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+            state = { result: [...randomBytes(inputs.length)].map((b) => alphabet[b % alphabet.length]).join("") };
+            break;
+        }
         case "tls:index/privateKey:PrivateKey": state = privateKey(inputs); break;
         case "tls:index/selfSignedCert:SelfSignedCert": state = selfSigned(inputs); break;
         case "tls:index/certRequest:CertRequest": state = certRequest(inputs); break;

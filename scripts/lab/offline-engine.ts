@@ -8,7 +8,7 @@
 import { load } from "js-yaml";
 import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "fs";
 import { join } from "path";
-import { CommandSpec, commandsOf, deploy, destroy } from "./command-runner";
+import { CommandSpec, RunResult, commandsOf, deploy, destroy } from "./command-runner";
 import { installMocks } from "./mocks";
 import { printReport } from "./print-report";
 
@@ -60,7 +60,7 @@ async function main(): Promise<void> {
     }
     const result = deploy(state, commandsOf(recorded));
     save();
-    for (const r of result.ran) process.stdout.write(`  ${r.code === 0 ? "ran" : "FAILED"} ${r.name}: ${(r.stdout || r.stderr).trim().split("\n").pop()}\n`);
+    for (const r of result.ran) process.stdout.write(`  ${r.code === 0 ? "ran" : "FAILED"} ${r.name}${lastLoggedLine(r)}\n`);
     if (result.failed) {
         process.stderr.write(`${result.failed.name} failed:\n${result.failed.stderr}\n`);
         process.exit(1);
@@ -68,7 +68,14 @@ async function main(): Promise<void> {
     if (result.ran.length === 0) process.stdout.write("  no changes: nothing ran\n");
     // Lab underlay addresses are plain strings (LabNetwork picks them during preview).
     const hosts = Object.fromEntries(Object.entries(built.hosts).map(([name, h]) => [name, { underlay: String(h.underlay), mesh: h.mesh }]));
-    await printReport({ hosts, labNamespaces: built.labNamespaces, sshMode: built.sshMode, policyMatrix: built.policyMatrix, operatorAddress: built.operatorAddress });
+    await printReport({ hosts, labNamespaces: built.labNamespaces, sshMode: built.sshMode, policyMatrix: built.policyMatrix, gatewayAllowlist: built.gatewayAllowlist, operatorAddress: built.operatorAddress });
+}
+
+/** The last line of what the command's `logging` lets the provider print, as the engine would show it. */
+function lastLoggedLine(r: RunResult): string {
+    const shown = r.logging === "none" ? "" : r.logging === "stderr" ? r.stderr : r.logging === "stdout" ? r.stdout : r.stdout || r.stderr;
+    const line = shown.trim().split("\n").pop();
+    return line ? `: ${line}` : "";
 }
 
 main().catch((e: Error) => {

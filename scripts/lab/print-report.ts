@@ -7,6 +7,7 @@ export interface LabOutputs {
     labNamespaces: string[];
     sshMode: string;
     policyMatrix: Record<string, string[]>;
+    gatewayAllowlist: string[];
     operatorAddress: string;
 }
 
@@ -20,6 +21,7 @@ export async function printReport(out: LabOutputs): Promise<void> {
     for (const n of nodes) lines.push(`  ${n.name.padEnd(9)} ${n.namespace.padEnd(18)} ${n.underlay.padEnd(14)} ${n.mesh}`);
     lines.push(`  operator  (this machine)       ${"".padEnd(14)} ${out.operatorAddress}`, `ssh: ${out.sshMode}`, "", "policy (compiled):");
     for (const [pair, ports] of Object.entries(out.policyMatrix)) lines.push(`  ${pair}: ${ports.join(", ")}`);
+    lines.push(`  gateway's clients (HTTPS, by certificate): ${out.gatewayAllowlist.join(", ") || "(none)"}`);
     process.stdout.write(lines.join("\n") + "\n");
 
     const listeners = await startListeners(nodes, PROBE_PORTS);

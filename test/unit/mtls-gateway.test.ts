@@ -1,5 +1,6 @@
 // MtlsGateway under mocks with real certificates: what it sends to the host, and what it refuses.
 import test from "ava";
+import { spawnSync } from "child_process";
 import { installMocks, plain, resolve } from "../../scripts/lab/mocks";
 
 const recorded = installMocks();
@@ -71,4 +72,35 @@ test("refused before any resource: port not public, no rule for the port, unknow
     t.throws(() => new MtlsGateway("bad2", { ...base(w2), upstreams: ["db:5432"] }), { message: /upstreams\[0\].*'db' is not a member/ });
     t.throws(() => new MtlsGateway("bad2", { ...base(w2), serverName: "gw;evil" }), { message: /serverName/ });
     t.false(recorded.some((r) => r.name.startsWith("bad2-gateway") || r.name.startsWith("bad3-gateway") || r.name === "bad"));
+});
+
+test("each client gets a PKCS#12 bundle: made by openssl from stdin, the password only in the environment", async (t) => {
+    const w = world("p12", [443]);
+    const gw = new MtlsGateway("p12", base(w));
+    const [cert, key, chain, password] = await Promise.all([gw.clients.alice.certPem, gw.clients.alice.privateKeyPem, w.ca.chainPem,
+        gw.clients.alice.pkcs12.password].map(resolve));
+    await new Promise((r) => setTimeout(r, 500));
+    const cmd = recorded.find((r) => r.name === "p12-alice-p12" && r.type === "command:local:Command")!;
+    const create: string = plain(cmd.inputs.create);
+    const stdin: string = plain(cmd.inputs.stdin);
+    const environment = Object.fromEntries(Object.entries(plain(cmd.inputs.environment)).map(([k, v]) => [k, String(plain(v))]));
+    t.is(plain(cmd.inputs.logging), "none", "the bundle is never printed");
+    t.false(create.includes(password) || create.includes("PRIVATE KEY"), "no secret on the command line");
+    t.is(environment.ZT_P12_PASSWORD, password);
+    t.true(stdin.includes(key) && stdin.includes(cert));
+
+    // Run the command the way the command provider does, then read the bundle back with openssl.
+    const made = spawnSync("/bin/sh", ["-c", create], { input: stdin, env: { ...process.env, ...environment }, encoding: "utf8" });
+    t.is(made.status, 0, made.stderr);
+    const read = (extra: string[], pass = password) => spawnSync("openssl", ["pkcs12", "-passin", "env:P12_PASS", "-nodes", ...extra],
+        { input: Buffer.from(made.stdout, "base64"), env: { ...process.env, P12_PASS: pass }, encoding: "utf8" });
+    const certs = read(["-nokeys"]);
+    t.is(certs.status, 0, certs.stderr);
+    const pems = (text: string) => text.match(/-----BEGIN CERTIFICATE-----[^-]+-----END CERTIFICATE-----/g)!.map((p) => p.replace(/\s/g, ""));
+    t.deepEqual(pems(certs.stdout).sort(), [...pems(cert), ...pems(chain)].sort(), "the client certificate and the whole chain");
+    t.regex(certs.stdout, /friendlyName: alice/);
+    const keyOut = read(["-nocerts"]);
+    const publicOf = (pem: string) => spawnSync("openssl", ["pkey", "-pubout"], { input: pem, encoding: "utf8" }).stdout;
+    t.is(publicOf(keyOut.stdout), publicOf(key), "the key matches the certificate's key");
+    t.not(read(["-nokeys"], "wrong password").status, 0, "the bundle needs its password");
 });
