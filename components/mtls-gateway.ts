@@ -86,7 +86,7 @@ export class MtlsGateway extends pulumi.ComponentResource {
         const meshClients = policy.members.filter((m) => m.kind === "client").map((m) => m.name);
         const clients = (args.clients ?? allowed).map((c, i) => {
             if (!meshClients.includes(checkName(`clients[${i}]`, c))) {
-                throw new ValidationError(`clients[${i}]`, c, "is not a client of the mesh: add { name: \"" + c + "\" } to MeshNetwork clients");
+                throw new ValidationError(`clients[${i}]`, c, `is not a client of the mesh: add { name: "${c}" } to MeshNetwork clients`);
             }
             return c;
         });
