@@ -163,9 +163,14 @@ export function inboundAllows(policy: CompiledPolicy, node: string): { port: Por
         .map(([, e]) => ({ port: e.port, sources: [...e.sources].sort() }));
 }
 
+/** Every allow, over the mesh and through gateways. */
+function everyAllow(policy: CompiledPolicy): Allow[] {
+    return [...policy.allows, ...policy.clientAllows];
+}
+
 /** The rules that allow `from` to reach `to` on `port` (empty when nothing does). */
 export function rulesAllowing(policy: CompiledPolicy, from: string, to: string, port: PortRange): number[] {
-    return [...new Set([...policy.allows, ...policy.clientAllows]
+    return [...new Set(everyAllow(policy)
         .filter((a) => a.from === from && a.to === to && portCovers(a.port, port))
         .map((a) => a.rule))];
 }
@@ -201,7 +206,7 @@ export function checkExpectations(policy: CompiledPolicy, rules: PolicyRule[], e
             const allowing = rulesAllowing(policy, from, to, port);
             if (kind === "reachable" && allowing.length === 0) {
                 const related = rules.map((_, j) => j).filter((j) =>
-                    [...policy.allows, ...policy.clientAllows].some((a) => a.rule === j && a.to === to));
+                    everyAllow(policy).some((a) => a.rule === j && a.to === to));
                 failures.push(`${field} ${from} -> ${to} ${portText} is expected reachable, but no rule allows it` +
                     (related.length ? `; rules reaching ${to}: ${related.map((j) => describeRule(rules, j)).join("; ")}` : ""));
             }
