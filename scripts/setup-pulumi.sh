@@ -1,51 +1,48 @@
 #!/usr/bin/env bash
-# Builds the Pulumi toolchain from Go modules (the vendor's download site is not
-# reachable here) into a cache directory, and installs the resource plugins.
+# Sets up the Pulumi toolchain: the CLI, the nodejs language host and the resource plugins the
+# library uses, at the versions its npm SDKs pin (the engine picks a plugin whose version equals
+# the SDK's). Where they cannot be downloaded, they are built from source and cached.
 #
-#   scripts/setup-pulumi.sh            build what is missing, install plugins
+#   scripts/setup-pulumi.sh            set up what is missing
 #   scripts/setup-pulumi.sh --force    rebuild everything in the cache
-#   scripts/setup-pulumi.sh --strict   exit 3 if a resource plugin could not be obtained
-#   . scripts/pulumi-env.sh            put the built tools on PATH afterwards
+#   . scripts/pulumi-env.sh            put the tools on PATH afterwards
 #
-# Idempotent: a step whose output exists (and whose inputs did not change) is
-# skipped, so a second run takes seconds. If a `pulumi` of the expected version
-# and a `pulumi-language-nodejs` are already on PATH, they are used as they are.
+# Where each piece comes from (scripts/pulumi-toolchain/README.md says why):
+#   pulumi                  a `pulumi` v3.259.0 already on PATH, or built from the Go module
+#                           github.com/pulumi/pulumi/pkg/v3@v3.259.0
+#   pulumi-language-nodejs  the one beside that `pulumi`, or built from the source bundle in
+#                           ../shared/vendor/ (v3.259.0)
+#   command, tls, random    `pulumi plugin install` (downloads); where that fails, built from the
+#                           source bundles in ../shared/vendor/ and installed with --file
+# A plugin that can be had neither way is an error: no program of this project runs without it.
 #
-# What is built (see scripts/pulumi-toolchain/README.md for why these versions):
-#   pulumi                  github.com/pulumi/pulumi/pkg/v3 (cmd/pulumi)
-#   pulumi-language-nodejs  github.com/pulumi/pulumi/sdk/v3 (nodejs/cmd/pulumi-language-nodejs)
-#   resource plugins        command, tls, random, each at the version of its npm SDK
-#
-# Environment:
-#   ZEROTRUST_PULUMI_CACHE  cache dir (default ${XDG_CACHE_HOME:-$HOME/.cache}/zerotrust/pulumi)
-#   GOPROXY, GOMODCACHE, GOCACHE, PULUMI_HOME are honoured as usual.
+# Environment: ZEROTRUST_PULUMI_CACHE (default ~/.cache/zerotrust/pulumi), ZEROTRUST_VENDOR_DIR
+# (default ../shared/vendor beside the project), and GOPROXY, GOMODCACHE, PULUMI_HOME as usual.
 set -euo pipefail
 
-# ---- pinned versions ---------------------------------------------------------
-PULUMI_VERSION=v3.259.0          # newest pkg/v3 release whose module zip the proxy serves
-LANGHOST_SDK_VERSION=v3.68.0     # last sdk/v3 release that contains the nodejs language host
-# name | plugin version | Go module | module version | main package | version variable | value
-PROVIDERS=(
-  "command|1.2.1|github.com/pulumi/pulumi-command/provider|v0.0.0-20260303235922-7f3eb6f3b77c|github.com/pulumi/pulumi-command/provider/cmd/pulumi-resource-command|github.com/pulumi/pulumi-command/provider/pkg/version.Version|v1.2.1"
-  "tls|5.6.1|github.com/pulumi/pulumi-tls/provider/v5|v5.6.1|github.com/pulumi/pulumi-tls/provider/v5/cmd/pulumi-resource-tls|github.com/pulumi/pulumi-tls/provider/v5/pkg/version.Version|5.6.1"
-  "random|4.21.2|github.com/pulumi/pulumi-random/provider/v4|v4.21.2|github.com/pulumi/pulumi-random/provider/v4/cmd/pulumi-resource-random|github.com/pulumi/pulumi-random/provider/v4/pkg/version.Version|4.21.2"
+PULUMI_VERSION=v3.259.0
+# name | version (= the npm SDK's) | source bundle | Go module of the provider | version variable
+PLUGINS=(
+  "command|1.2.1|pulumi-command-v1.2.1|github.com/pulumi/pulumi-command/provider|"
+  "tls|5.5.1|pulumi-tls-v5.5.1-9-gf7db93b|github.com/pulumi/pulumi-tls/provider/v5|terraform-provider-tls-d72d90e1=github.com/hashicorp/terraform-provider-tls"
+  "random|4.21.1|pulumi-random-v4.21.1-9-gf64d8726|github.com/pulumi/pulumi-random/provider/v4|terraform-provider-random-f8d869dc=github.com/terraform-providers/terraform-provider-random"
 )
+LANGHOST_BUNDLE=pulumi-language-nodejs-v3.259.0
 SDK_VERSION_VAR=github.com/pulumi/pulumi/sdk/v3/go/common/version.Version
 
-# ---- arguments ---------------------------------------------------------------
 FORCE=0
-STRICT=0
 for arg in "$@"; do
   case "$arg" in
     --force) FORCE=1 ;;
-    --strict) STRICT=1 ;;
-    -h|--help) sed -n '2,22p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
     *) echo "setup-pulumi: unknown argument: $arg" >&2; exit 2 ;;
   esac
 done
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+ROOT="$(dirname "$HERE")"
 TPL="$HERE/pulumi-toolchain"
+VENDOR="${ZEROTRUST_VENDOR_DIR:-$(dirname "$ROOT")/shared/vendor}"
 CACHE="${ZEROTRUST_PULUMI_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/zerotrust/pulumi}"
 BIN="$CACHE/bin"
 SRC="$CACHE/src"
@@ -53,158 +50,155 @@ PLUGBIN="$CACHE/plugins"
 
 step() { printf '==> %s\n' "$*"; }
 note() { printf '    %s\n' "$*"; }
-warn() { printf 'WARNING: %s\n' "$*" >&2; }
 die()  { printf 'setup-pulumi: error: %s\n' "$*" >&2; exit 1; }
 
-mkdir -p "$BIN" "$SRC" "$PLUGBIN"
+mkdir -p "$BIN" "$SRC" "$PLUGBIN" "$CACHE/logs"
 
-# One run at a time per cache dir (a second run waits instead of building twice).
-if command -v flock >/dev/null 2>&1; then
-  exec 9>"$CACHE/.lock"
-  if ! flock -n 9; then
-    note "another setup-pulumi run holds $CACHE/.lock; waiting..."
-    flock 9
-  fi
-fi
+# One run at a time per cache (a second run waits instead of building twice).
+exec 9>"$CACHE/.lock"
+flock -n 9 || { note "another set-up holds $CACHE/.lock; waiting..."; flock 9; }
 
-# ---- Go environment ----------------------------------------------------------
 need_go() {
-  command -v go >/dev/null 2>&1 || die "Go is required (>= 1.25.11) to build the Pulumi toolchain"
-  local have
-  have="$(go env GOVERSION)"; have="${have#go}"
-  if [ "$(printf '%s\n%s\n' 1.25.11 "$have" | sort -V | head -n1)" != 1.25.11 ]; then
-    die "Go $have is too old: pulumi $PULUMI_VERSION needs Go >= 1.25.11"
-  fi
-  # Only the module proxy is reachable, not the checksum database: the go.sum files
-  # in scripts/pulumi-toolchain pin every module hash instead.
-  export GOSUMDB=off
-  export GOTOOLCHAIN=local
+  command -v go >/dev/null 2>&1 || die "Go (>= 1.25.11) is required to build the Pulumi toolchain"
+  local have; have="$(go env GOVERSION)"; have="${have#go}"
+  [ "$(printf '%s\n%s\n' 1.25.11 "$have" | sort -V | head -n1)" = 1.25.11 ] || die "Go $have is too old: pulumi $PULUMI_VERSION needs Go >= 1.25.11"
+  # The checksum database is not reachable here; the go.sum files pin every module hash.
+  export GOSUMDB=off GOTOOLCHAIN=local CGO_ENABLED=0 GOFLAGS=-mod=mod
   export GOPROXY="${GOPROXY:-https://proxy.golang.org,direct}"
-  export CGO_ENABLED=0
 }
 
-# Hash of a template directory plus the extra build inputs given as arguments.
+need_bundle() { # NAME -> prints its path
+  local f="$VENDOR/$1.tar.gz"
+  [ -f "$f" ] || die "source bundle $f is missing (set ZEROTRUST_VENDOR_DIR to the folder that holds the vendor bundles)"
+  printf '%s\n' "$f"
+}
+
+# Fingerprint of a build's inputs: files or directories, plus extra strings.
 inputs_hash() {
-  local dir="$1"; shift
-  { (cd "$dir" && find . -type f | LC_ALL=C sort | xargs sha256sum)
-    printf '%s\n' "$@" "$(go env GOVERSION)"; } | sha256sum | cut -c1-16
+  { for p in "$@"; do
+      if [ -d "$p" ]; then (cd "$p" && find . -type f | LC_ALL=C sort | xargs sha256sum)
+      elif [ -f "$p" ]; then sha256sum <"$p"
+      else printf '%s\n' "$p"; fi
+    done
+    go env GOVERSION; } | sha256sum | cut -c1-16
 }
 
-# build_go NAME TEMPLATE_DIR MAIN_PACKAGE LDFLAGS OUTPUT [tidy]
-# Copies TEMPLATE_DIR to the cache and runs `go build` of MAIN_PACKAGE in it.
-build_go() {
-  local name="$1" tpl="$2" pkg="$3" ldflags="$4" out="$5" tidy="${6:-}"
-  local hash stamp work
-  hash="$(inputs_hash "$tpl" "$pkg" "$ldflags")"
-  stamp="$out.stamp"
-  if [ "$FORCE" = 0 ] && [ -x "$out" ] && [ "$(cat "$stamp" 2>/dev/null)" = "$hash" ]; then
-    note "$name: up to date ($out)"
-    return 0
-  fi
-  work="$SRC/$name"
-  rm -rf "$work"; mkdir -p "$work" "$CACHE/logs"
-  cp -R "$tpl/." "$work/"
-  local log="$CACHE/logs/$name.log" t0=$SECONDS
-  note "go output: $log"
-  if ! { if [ -n "$tidy" ]; then (cd "$work" && go mod tidy); fi &&
-         (cd "$work" && go build -mod=mod -trimpath -ldflags "$ldflags" -o "$out.tmp" "$pkg"); } >"$log" 2>&1; then
-    rm -f "$out.tmp"
+# up_to_date OUT HASH: the cached binary was built from exactly these inputs.
+up_to_date() { [ "$FORCE" = 0 ] && [ -x "$1" ] && [ "$(cat "$1.stamp" 2>/dev/null)" = "$2" ]; }
+
+# run_logged NAME COMMAND...: runs a build step with its output in the cache's log directory.
+run_logged() {
+  local name="$1"; shift
+  local log="$CACHE/logs/$name.log"
+  if ! "$@" >>"$log" 2>&1; then
     grep -v '^go: downloading ' "$log" | tail -n 40 >&2
-    return 1
+    die "building $name failed (whole output: $log)"
   fi
-  mv -f "$out.tmp" "$out"
-  printf '%s\n' "$hash" > "$stamp"
-  note "$name: built in $((SECONDS - t0))s -> $out"
 }
 
-# ---- 1. CLI and language host ------------------------------------------------
-USE_EXISTING=0
+unpack() { # BUNDLE_NAME -> unpacks into $SRC/<name>, fresh
+  rm -rf "${SRC:?}/$1"
+  tar -xzf "$(need_bundle "$1")" -C "$SRC"
+  [ -d "$SRC/$1" ] || die "$1.tar.gz did not unpack into a directory named $1"
+}
+
+# ---- 1. the CLI and the language host ------------------------------------------------------
 existing="$(command -v pulumi 2>/dev/null || true)"
 if [ "$FORCE" = 0 ] && [ -n "$existing" ] && [ "$existing" != "$BIN/pulumi" ] \
    && [ "$("$existing" version 2>/dev/null || true)" = "$PULUMI_VERSION" ] \
-   && command -v pulumi-language-nodejs >/dev/null 2>&1; then
-  USE_EXISTING=1
+   && [ -x "$(dirname "$existing")/pulumi-language-nodejs" ]; then
   PULUMI="$existing"
-  step "using pulumi $PULUMI_VERSION already on PATH: $existing"
+  step "using pulumi $PULUMI_VERSION and its language host from $(dirname "$existing")"
 else
   PULUMI="$BIN/pulumi"
   need_go
-  if [ "$FORCE" = 1 ] || [ ! -x "$BIN/pulumi" ]; then
-    step "building pulumi CLI $PULUMI_VERSION (takes minutes: about 7 on 2 cores, more on a cold module cache)..."
+  hash="$(inputs_hash "$TPL/cli" "$PULUMI_VERSION")"
+  if up_to_date "$BIN/pulumi" "$hash"; then
+    note "pulumi $PULUMI_VERSION: built ($BIN/pulumi)"
   else
-    step "checking pulumi CLI $PULUMI_VERSION..."
+    step "building the pulumi CLI $PULUMI_VERSION from its Go module (about 7 minutes on 2 cores; more on a cold module cache)"
+    t0=$SECONDS; : >"$CACHE/logs/pulumi.log"
+    rm -rf "$SRC/cli"; cp -R "$TPL/cli" "$SRC/cli"
+    run_logged pulumi bash -c "cd '$SRC/cli' && go build -trimpath -ldflags '-s -w -X $SDK_VERSION_VAR=$PULUMI_VERSION' -o '$BIN/pulumi.tmp' github.com/pulumi/pulumi/pkg/v3/cmd/pulumi"
+    mv -f "$BIN/pulumi.tmp" "$BIN/pulumi"; printf '%s\n' "$hash" >"$BIN/pulumi.stamp"
+    note "built in $((SECONDS - t0)) s"
   fi
-  build_go pulumi "$TPL/cli" github.com/pulumi/pulumi/pkg/v3/cmd/pulumi \
-    "-s -w -X $SDK_VERSION_VAR=$PULUMI_VERSION" "$BIN/pulumi" \
-    || die "building the pulumi CLI failed (go output above and in $CACHE/logs/pulumi.log)"
 
-  if [ "$FORCE" = 1 ] || [ ! -x "$BIN/pulumi-language-nodejs" ]; then
-    step "building pulumi-language-nodejs $LANGHOST_SDK_VERSION (takes about a minute)..."
+  bundle="$(need_bundle "$LANGHOST_BUNDLE")"
+  hash="$(inputs_hash "$bundle" "$PULUMI_VERSION")"
+  if up_to_date "$BIN/pulumi-language-nodejs" "$hash"; then
+    note "pulumi-language-nodejs $PULUMI_VERSION: built ($BIN/pulumi-language-nodejs)"
   else
-    step "checking pulumi-language-nodejs $LANGHOST_SDK_VERSION..."
+    step "building pulumi-language-nodejs $PULUMI_VERSION from $LANGHOST_BUNDLE.tar.gz"
+    t0=$SECONDS; : >"$CACHE/logs/pulumi-language-nodejs.log"
+    unpack "$LANGHOST_BUNDLE"
+    dir="$SRC/$LANGHOST_BUNDLE/sdk/nodejs/cmd/pulumi-language-nodejs"
+    # In the pulumi repository the host builds against its sibling pkg/ and sdk/; outside it,
+    # against the released modules of the same version.
+    run_logged pulumi-language-nodejs bash -c "cd '$dir' && go mod edit \
+        -dropreplace github.com/pulumi/pulumi/pkg/v3 -dropreplace github.com/pulumi/pulumi/sdk/v3 \
+        -require github.com/pulumi/pulumi/pkg/v3@$PULUMI_VERSION -require github.com/pulumi/pulumi/sdk/v3@$PULUMI_VERSION \
+      && go build -trimpath -ldflags '-s -w -X $SDK_VERSION_VAR=$PULUMI_VERSION' -o '$BIN/pulumi-language-nodejs.tmp' ."
+    mv -f "$BIN/pulumi-language-nodejs.tmp" "$BIN/pulumi-language-nodejs"; printf '%s\n' "$hash" >"$BIN/pulumi-language-nodejs.stamp"
+    note "built in $((SECONDS - t0)) s"
   fi
-  build_go pulumi-language-nodejs "$TPL/langhost" github.com/pulumi/pulumi/sdk/v3/nodejs/cmd/pulumi-language-nodejs \
-    "-s -w -X $SDK_VERSION_VAR=$LANGHOST_SDK_VERSION" "$BIN/pulumi-language-nodejs" \
-    || die "building pulumi-language-nodejs failed (go output above and in $CACHE/logs/pulumi-language-nodejs.log)"
 
-  # Plugin behind pulumi.dynamic.Resource (the real distribution ships it next to pulumi).
-  if ! cmp -s "$TPL/bin/pulumi-resource-pulumi-nodejs" "$BIN/pulumi-resource-pulumi-nodejs"; then
-    install -m 0755 "$TPL/bin/pulumi-resource-pulumi-nodejs" "$BIN/pulumi-resource-pulumi-nodejs"
-  fi
+  # The plugin behind pulumi.dynamic.Resource, which the real distribution ships beside pulumi.
+  cmp -s "$TPL/bin/pulumi-resource-pulumi-nodejs" "$BIN/pulumi-resource-pulumi-nodejs" \
+    || install -m 0755 "$TPL/bin/pulumi-resource-pulumi-nodejs" "$BIN/pulumi-resource-pulumi-nodejs"
 fi
+export PATH="$(dirname "$PULUMI"):$PATH" PULUMI_SKIP_UPDATE_CHECK=true
 
-# The language host and plugins are looked up next to the pulumi binary and on PATH.
-export PATH="$(dirname "$PULUMI"):$PATH"
-export PULUMI_SKIP_UPDATE_CHECK=true
-
-# ---- 2. resource plugins -----------------------------------------------------
+# ---- 2. resource plugins --------------------------------------------------------------------
 plugin_installed() { # NAME VERSION
   "$PULUMI" plugin ls 2>/dev/null | awk -v n="$1" -v v="$2" '$1 == n && $2 == "resource" && $3 == v { f = 1 } END { exit !f }'
 }
 
-MISSING=()
-for spec in "${PROVIDERS[@]}"; do
-  IFS='|' read -r name version module modver mainpkg versionvar versionval <<<"$spec"
-  step "resource plugin $name $version"
-  if plugin_installed "$name" "$version"; then
-    note "$name $version: already installed"
+# build_plugin NAME VERSION BUNDLE MODULE [TF_BUNDLE=TF_MODULE] -> the binary's path on stdout
+build_plugin() {
+  local name="$1" version="$2" bundle="$3" module="$4" upstream="${5:-}"
+  local out="$PLUGBIN/pulumi-resource-$name-v$version" inputs=("$(need_bundle "$bundle")") tf_bundle="" tf_module=""
+  if [ -n "$upstream" ]; then tf_bundle="${upstream%%=*}"; tf_module="${upstream#*=}"; inputs+=("$(need_bundle "$tf_bundle")"); fi
+  local hash; hash="$(inputs_hash "${inputs[@]}" "$version")"
+  if up_to_date "$out" "$hash"; then printf '%s\n' "$out"; return 0; fi
+  step "building the $name plugin $version from $bundle.tar.gz${tf_bundle:+ and $tf_bundle.tar.gz} (a minute or two)" >&2
+  local t0=$SECONDS; : >"$CACHE/logs/plugin-$name.log"
+  unpack "$bundle"
+  local provider="$SRC/$bundle/provider"
+  if [ -n "$tf_bundle" ]; then
+    # The bridged Terraform provider comes from its own bundle, for the provider and its shim.
+    unpack "$tf_bundle"
+    run_logged "plugin-$name" bash -c "cd '$provider' && go mod edit -replace '$tf_module=$SRC/$tf_bundle' \
+      && cd shim && go mod edit -replace '$tf_module=$SRC/$tf_bundle'"
+    # The schema is embedded with its version; upstream generates it in their Makefile.
+    run_logged "plugin-$name" bash -c "cd '$provider/cmd/pulumi-resource-$name' && VERSION='$version' go run generate.go"
+  fi
+  # Without the version at link time a plugin reports a placeholder and the engine warns every run.
+  run_logged "plugin-$name" bash -c "cd '$provider' && go build -trimpath \
+    -ldflags '-s -w -X $module/pkg/version.Version=$version' -o '$out.tmp' ./cmd/pulumi-resource-$name"
+  mv -f "$out.tmp" "$out"; printf '%s\n' "$hash" >"$out.stamp"
+  note "built in $((SECONDS - t0)) s" >&2
+  printf '%s\n' "$out"
+}
+
+for spec in "${PLUGINS[@]}"; do
+  IFS='|' read -r name version bundle module upstream <<<"$spec"
+  if [ "$FORCE" = 0 ] && plugin_installed "$name" "$version"; then
+    note "plugin $name $version: installed"
     continue
   fi
-  out="$PLUGBIN/pulumi-resource-$name-v$version"
-  if [ ! -x "$out" ] || [ "$FORCE" = 1 ]; then
-    need_go
-    # Ask the module proxy first: building is only possible if it serves the module.
-    if ! probe="$(cd "$SRC" && go mod download -json "$module@$modver" 2>&1)" \
-       || printf '%s' "$probe" | grep -q '"Error"'; then
-      err="$(printf '%s\n' "$probe" | grep -m1 '"Error"' | sed -e 's/^[[:space:]]*"Error": "//' -e 's/",\{0,1\}$//' -e 's/\\n\\t/ /g')"
-      warn "$name $version cannot be built: $module@$modver is not obtainable from the module proxy"
-      note "${err:-$probe}"
-      MISSING+=("$name $version ($module@$modver)")
-      continue
-    fi
-    step "building $name provider $version (takes minutes)..."
-    if ! build_go "provider-$name" "$TPL/providers/$name" "$mainpkg" "-s -w -X $versionvar=$versionval" "$out" tidy; then
-      warn "building the $name provider failed"
-      MISSING+=("$name $version (build failed)")
-      continue
-    fi
+  step "plugin $name $version: trying the ordinary install"
+  if [ "$FORCE" = 0 ] && timeout 120 "$PULUMI" plugin install resource "$name" "$version" >"$CACHE/logs/install-$name.log" 2>&1; then
+    note "downloaded"
+    continue
   fi
-  step "installing $name $version plugin..."
-  "$PULUMI" plugin install resource "$name" "$version" --file "$out"
+  note "cannot be downloaded here ($(grep -m1 -i 'error' "$CACHE/logs/install-$name.log" | cut -c1-160 || true)); building it from source"
+  need_go
+  binary="$(build_plugin "$name" "$version" "$bundle" "$module" "$upstream")"
+  "$PULUMI" plugin install resource "$name" "$version" --file "$binary" --reinstall >/dev/null
+  plugin_installed "$name" "$version" || die "plugin $name $version is still not installed after 'pulumi plugin install --file $binary'"
+  note "installed from $binary"
 done
 
-# ---- 3. summary --------------------------------------------------------------
-step "pulumi version"
-"$PULUMI" version
-step "pulumi plugin ls"
+step "pulumi $("$PULUMI" version); plugins:"
 "$PULUMI" plugin ls
-if [ "$USE_EXISTING" = 0 ]; then
-  step "tools are in $BIN"
-  note "add them to PATH with:  . scripts/pulumi-env.sh   (or: export PATH=\"$BIN:\$PATH\")"
-fi
-if [ "${#MISSING[@]}" -gt 0 ]; then
-  warn "resource plugins NOT installed (a program using them will fail with 'could not find plugin'):"
-  for m in "${MISSING[@]}"; do printf '    - %s\n' "$m" >&2; done
-  [ "$STRICT" = 1 ] && exit 3
-fi
-exit 0
