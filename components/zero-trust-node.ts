@@ -113,7 +113,7 @@ export class ZeroTrustNode extends pulumi.ComponentResource {
 
         this.managementHost = meshOnly ? pulumi.output(planned.address) : pulumi.output(args.connection.host);
         const connection = pulumi.all([this.managementHost, args.connection.privateKey, args.connection.hostKey]).apply(([host, privateKey, hostKey]) => ({
-            host, port: args.connection.port ?? SSH_PORT, user, privateKey, hostKey,
+            host, port: args.connection.port ?? SSH_PORT, user, privateKey, hostKey, onlyVia: args.connection.onlyVia,
         }));
 
         this.connection = connection;

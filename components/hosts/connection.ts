@@ -14,6 +14,11 @@ export interface HostConnection {
     privateKey: pulumi.Input<string>;
     /** The host's SSH public key ("ssh-ed25519 AAAA..."), pinned: no other key is accepted. */
     hostKey: pulumi.Input<string>;
+    /**
+     * Interfaces of the deploying machine that the route to the host must leave through; the
+     * deployer refuses to connect otherwise. Lab hosts set the lab's own. Default: any route.
+     */
+    onlyVia?: string[];
     /** A resource that must exist before the host answers (the host's own creation). */
     ready?: pulumi.Resource;
 }

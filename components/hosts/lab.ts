@@ -33,6 +33,10 @@ export class LabNetwork extends pulumi.ComponentResource {
     /** The machine's own address on the bridge: where lab hosts see the deployer come from. */
     readonly gatewayAddress: string;
     readonly labName: string;
+    /** This machine's WireGuard interface as the lab mesh's operator peer (see LabOperator). */
+    readonly operatorInterface: string;
+    /** The lab's own interfaces on this machine: all lab traffic from here leaves through them. */
+    readonly interfaces: string[];
     readonly ready: pulumi.Resource;
 
     constructor(name: string, args: LabNetworkArgs = {}, opts?: pulumi.ComponentResourceOptions) {
@@ -41,9 +45,10 @@ export class LabNetwork extends pulumi.ComponentResource {
         const subnet = parseCidr("subnet", args.subnet ?? "10.213.7.0/24");
         if (subnet.prefix > 28) throw new ValidationError("subnet", subnet.text, "use a /28 or larger");
         const bridge = `ztbr-${labName}`;
+        const operatorInterface = `zt-${labName}-op`;
         const wanted = [subnet.text, ...(args.alsoUnrouted ?? [])];
         const overlaps = routeOverlaps(execFileSync("ip", ["-4", "route", "show", "table", "all"], { encoding: "utf8" }),
-            wanted, [bridge, `zt-${labName}-op`]);
+            wanted, [bridge, operatorInterface]);
         if (overlaps.length > 0) {
             const o = overlaps[0];
             throw new ValidationError(o.wanted === subnet.text ? "subnet" : "alsoUnrouted", o.wanted,
@@ -52,6 +57,8 @@ export class LabNetwork extends pulumi.ComponentResource {
         super("zerotrust:lab:LabNetwork", name, {}, opts);
         this.labName = labName;
         this.bridge = bridge;
+        this.operatorInterface = operatorInterface;
+        this.interfaces = [bridge, operatorInterface];
         this.subnet = subnet.text;
         this.prefixLength = subnet.prefix;
         this.gatewayAddress = formatIPv4(subnet.network + 1);
@@ -113,6 +120,7 @@ export class LabHost extends pulumi.ComponentResource {
             port: 22,
             user: "root",
             hostKey: this.hostPublicKey,
+            onlyVia: args.network.interfaces,
             ready: host,
         };
         this.registerOutputs({ address, namespace: this.namespace, hostPublicKey: this.hostPublicKey });
@@ -141,7 +149,7 @@ export class LabOperator extends pulumi.ComponentResource {
             throw new ValidationError("member", args.member, "must name an operator peer of the mesh");
         }
         super("zerotrust:lab:LabOperator", name, {}, opts);
-        this.interfaceName = `zt-${args.network.labName}-op`;
+        this.interfaceName = args.network.operatorInterface;
         this.tunnel = new command.local.Command(`${name}-tunnel`, {
             ...labCommand("operator.sh"),
             stdin: member.config,

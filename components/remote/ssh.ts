@@ -1,10 +1,11 @@
 // Runs a program on a host over SSH with the system's OpenSSH client: the host key pinned in a
 // private known_hosts file, the key in a private file, the program on stdin. Each call is a new
 // connection; that is what lets the driver confirm a change over a connection opened after it.
-import { spawn } from "child_process";
+import { spawn, spawnSync } from "child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "fs";
 import { tmpdir } from "os";
 import { join } from "path";
+import { routeRefusal, routeDevice } from "./route-guard";
 
 export interface SshTarget {
     host: string;
@@ -14,6 +15,11 @@ export interface SshTarget {
     privateKey: string;
     /** The host's public key, "ssh-ed25519 AAAA...": the only key accepted. */
     hostKey: string;
+    /**
+     * Interfaces of this machine the route to the host must leave through (lab hosts: the lab's
+     * bridge and the operator's WireGuard interface); refused before connecting otherwise.
+     */
+    onlyVia?: string[];
 }
 
 export interface SshResult {
@@ -51,7 +57,16 @@ export function sshArguments(target: SshTarget, dir: string): string[] {
     ];
 }
 
+/** The refusal for a target whose route leaves through another interface than it allows. */
+function offRoute(target: SshTarget): string | undefined {
+    if (!target.onlyVia) return undefined;
+    const r = spawnSync("ip", ["route", "get", target.host], { encoding: "utf8" });
+    return routeRefusal(target.host, routeDevice(r.stdout ?? ""), target.onlyVia);
+}
+
 export function runOverSsh(target: SshTarget, program: string, timeoutSeconds = 300): Promise<SshResult> {
+    const refused = offRoute(target);
+    if (refused) return Promise.resolve({ code: 255, stdout: "", stderr: refused });
     const dir = mkdtempSync(join(tmpdir(), "zt-ssh-")); // mode 0700
     writeFileSync(join(dir, "key"), target.privateKey.endsWith("\n") ? target.privateKey : target.privateKey + "\n", { mode: 0o600 });
     writeFileSync(join(dir, "known_hosts"), knownHostsLine(target), { mode: 0o600 });

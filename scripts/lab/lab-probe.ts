@@ -3,35 +3,47 @@
 import { ChildProcess, execFileSync, spawn } from "child_process";
 import { readFileSync } from "fs";
 import { join } from "path";
+import { assertRoutedVia } from "../../components/remote/route-guard";
 
 const NET_TOOL = join(__dirname, "net-tool.js");
 const NODE = process.execPath;
 
-/** `ip netns exec NS ...`, or the command as is when ns is undefined (this machine). */
-function inNs(ns: string | undefined, cmd: string[]): string[] {
-    return ns ? ["ip", "netns", "exec", ns, ...cmd] : cmd;
+/**
+ * Where lab traffic starts: inside a lab host's network namespace, or on this machine (the
+ * operator peer), whose routes to every target must leave through the lab's own interfaces.
+ */
+export type LabSource = { namespace: string } | { labInterfaces: string[] };
+
+const hostOf = (target: string) => target.replace(/:\d+$/, "").replace(/^https?:\/\//, "").replace(/[:/].*$/, "");
+
+/** The command line that runs `cmd` from `src`; refuses a target this machine would route off the lab. */
+function from(src: LabSource, cmd: string[], targets: string[]): string[] {
+    if ("namespace" in src) return ["ip", "netns", "exec", src.namespace, ...cmd];
+    for (const t of targets) assertRoutedVia(hostOf(t), src.labInterfaces);
+    return cmd;
 }
 
-export function probe(ns: string | undefined, targets: string[], timeoutMs = 3000): Record<string, string> {
-    const [cmd, ...args] = inNs(ns, [NODE, NET_TOOL, "probe", String(timeoutMs), ...targets]);
+export function probe(src: LabSource, targets: string[], timeoutMs = 3000): Record<string, string> {
+    const [cmd, ...args] = from(src, [NODE, NET_TOOL, "probe", String(timeoutMs), ...targets], targets);
     return JSON.parse(execFileSync(cmd, args, { encoding: "utf8" }));
 }
 
 /** Starts TCP listeners in a namespace; the caller ends them by pid (the returned child). */
 export function listen(ns: string, ports: number[]): Promise<ChildProcess> {
-    return startTool(ns, ["listen", ...ports.map(String)]);
+    return startTool({ namespace: ns }, ["listen", ...ports.map(String)]);
 }
 
 /**
- * Starts net-tool in a namespace (or on this machine when ns is undefined) and waits for its
- * "ready"; the caller ends it by pid (the returned child).
+ * Starts net-tool from `src` and waits for its "ready"; the caller ends it by pid (the returned
+ * child). `targets` are the addresses it will send to (checked when it runs on this machine).
  */
-export async function startTool(ns: string | undefined, args: string[]): Promise<ChildProcess> {
-    const [cmd, ...rest] = inNs(ns, [NODE, NET_TOOL, ...args]);
+export async function startTool(src: LabSource, args: string[], targets: string[] = []): Promise<ChildProcess> {
+    const [cmd, ...rest] = from(src, [NODE, NET_TOOL, ...args], targets);
+    const where = "namespace" in src ? src.namespace : "this machine";
     const child = spawn(cmd, rest, { stdio: ["ignore", "pipe", "inherit"] });
     await new Promise<void>((resolve, reject) => {
         child.stdout!.once("data", () => resolve());
-        child.once("exit", (code) => reject(new Error(`net-tool ${args[0]} in ${ns ?? "this machine"} exited with ${code}`)));
+        child.once("exit", (code) => reject(new Error(`net-tool ${args[0]} in ${where} exited with ${code}`)));
     });
     return child;
 }

@@ -9,11 +9,16 @@ export interface LabOutputs {
     policyMatrix: Record<string, string[]>;
     gatewayAllowlist: string[];
     operatorAddress: string;
+    /** This machine's lab interfaces: the only way the operator's probes may leave. */
+    labInterfaces: string[];
 }
 
 const PROBE_PORTS = [22, 5432, 8080];
 
 export async function printReport(out: LabOutputs): Promise<void> {
+    const missing = (["hosts", "labNamespaces", "sshMode", "policyMatrix", "gatewayAllowlist", "operatorAddress", "labInterfaces"] as const)
+        .filter((k) => out[k] === undefined);
+    if (missing.length > 0) throw new Error(`the stack does not export ${missing.join(", ")}: is it a lab stack built by this version?`);
     const nodes: LabNode[] = Object.entries(out.hosts).map(([name, h]) => ({
         name, mesh: h.mesh, underlay: h.underlay, namespace: out.labNamespaces.find((n) => n.endsWith(`-${name}`))!,
     }));
@@ -26,7 +31,7 @@ export async function printReport(out: LabOutputs): Promise<void> {
 
     const listeners = await startListeners(nodes, PROBE_PORTS);
     try {
-        const m = measureMatrix(nodes, "operator", PROBE_PORTS);
+        const m = measureMatrix(nodes, "operator", PROBE_PORTS, out.labInterfaces);
         process.stdout.write(`\nmeasured access over the mesh (TCP ${PROBE_PORTS.join(", ")}):\n  ${m.rows.join("\n  ")}\n`);
         process.stdout.write(m.underlayAnswered.length === 0
             ? `measured on the underlay (TCP ${PROBE_PORTS.join(", ")}): every probe filtered; open by design: WireGuard's UDP port, and HTTPS on the gateway\n`

@@ -1,7 +1,7 @@
 // Measures a lab's access matrix: from every host (and from this machine, the operator peer) to
 // every other host's mesh and underlay addresses on the given ports.
 import { ChildProcess } from "child_process";
-import { listen, probe } from "./lab-probe";
+import { LabSource, listen, probe } from "./lab-probe";
 
 export interface LabNode {
     name: string;
@@ -25,16 +25,20 @@ export async function startListeners(nodes: LabNode[], ports: number[]): Promise
     return Promise.all(nodes.map((n) => listen(n.namespace, free)));
 }
 
-export function measureMatrix(nodes: LabNode[], operator: string, ports: number[]): MeasuredMatrix {
-    const sources = [...nodes.map((n) => ({ name: n.name, ns: n.namespace as string | undefined })), { name: operator, ns: undefined }];
+/** `labInterfaces`: this machine's lab interfaces, the only way its probes (as the operator peer) may leave. */
+export function measureMatrix(nodes: LabNode[], operator: string, ports: number[], labInterfaces: string[]): MeasuredMatrix {
+    const sources: { name: string; src: LabSource }[] = [
+        ...nodes.map((n) => ({ name: n.name, src: { namespace: n.namespace } })),
+        { name: operator, src: { labInterfaces } },
+    ];
     const result: MeasuredMatrix = { meshOpen: [], underlayAnswered: [], rows: [] };
     for (const src of sources) {
         const others = nodes.filter((n) => n.name !== src.name);
         const mesh = others.flatMap((n) => ports.map((p) => ({ to: n.name, port: p, target: `${n.mesh}:${p}` })));
         const underlay = others.flatMap((n) => ports.map((p) => `${n.underlay}:${p}`));
         // A first round makes every tunnel hand-shake (a busy machine can take seconds); the second counts.
-        probe(src.ns, mesh.map((m) => m.target), 2000);
-        const answers = probe(src.ns, [...mesh.map((m) => m.target), ...underlay]);
+        probe(src.src, mesh.map((m) => m.target), 2000);
+        const answers = probe(src.src, [...mesh.map((m) => m.target), ...underlay]);
         const open = mesh.filter((m) => answers[m.target] === "open");
         result.meshOpen.push(...open.map((m) => `${src.name} -> ${m.to} tcp/${m.port}`));
         result.underlayAnswered.push(...underlay.filter((u) => answers[u] !== "filtered").map((u) => `${src.name} -> ${u}`));

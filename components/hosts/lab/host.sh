@@ -1,6 +1,6 @@
 #!/bin/bash
 # A lab host: a network namespace on the lab bridge with its own mount namespace (its own
-# /etc/ssh, /etc/wireguard, /etc/nginx, /etc/zerotrust, /var/lib/zerotrust and /run) and its own
+# /etc/ssh, /etc/wireguard, /etc/nginx, /etc/zerotrust, /var/lib/zerotrust, /run and /root) and its own
 # sshd. Usage: host.sh create|delete. The SSH host key arrives on stdin (create).
 # Environment: ZT_NS, ZT_ROOT, ZT_BRIDGE, ZT_VETH, ZT_ADDRESS_CIDR, ZT_AUTHORIZED_KEY.
 set -euo pipefail
@@ -32,7 +32,7 @@ create)
     ip -n "$ZT_NS" link set eth0 up
     ip -n "$ZT_NS" link set lo up
 
-    mkdir -p "$ZT_ROOT"/{etc/ssh/sshd_config.d,etc/ssh/authorized_keys,etc/wireguard,etc/zerotrust,var-lib-zerotrust}
+    mkdir -p "$ZT_ROOT"/{etc/ssh/sshd_config.d,etc/ssh/authorized_keys,etc/wireguard,etc/zerotrust,var-lib-zerotrust,root-home}
     [ -d "$ZT_ROOT/etc/nginx" ] || cp -a /etc/nginx "$ZT_ROOT/etc/nginx"
     cat >"$ZT_ROOT/etc/ssh/ssh_host_ed25519_key"
     chmod 600 "$ZT_ROOT/etc/ssh/ssh_host_ed25519_key"
@@ -55,14 +55,20 @@ CONF
     # Mount points on the machine for the per-host directories (empty there).
     mkdir -p /var/lib/zerotrust /etc/zerotrust /etc/wireguard
     if [ ! -s "$ZT_ROOT/sshd.pid" ] || ! kill -0 "$(cat "$ZT_ROOT/sshd.pid")" 2>/dev/null; then
-        # No fork along this chain (ip netns exec, unshare and bash all exec), so $! is sshd's pid.
-        ip netns exec "$ZT_NS" unshare --mount --propagation private /bin/bash -c '
+        # No fork along this chain (setsid, not a group leader here; ip netns exec, unshare and bash
+        # all exec), so $! is sshd's pid. Its own session keeps it out of the process group the
+        # engine ends once `pulumi up` is done.
+        setsid ip netns exec "$ZT_NS" unshare --mount --propagation private /bin/bash -c '
             set -e
             mount --bind "$0/etc/ssh" /etc/ssh
             mount --bind "$0/etc/wireguard" /etc/wireguard
             mount --bind "$0/etc/nginx" /etc/nginx
             mount --bind "$0/etc/zerotrust" /etc/zerotrust
             mount --bind "$0/var-lib-zerotrust" /var/lib/zerotrust
+            # An empty home for root, as on a host of its own: bash run by sshd reads ~/.bashrc,
+            # and the one of this machine may hold anything (a pyenv rehash that takes a lock
+            # at every login stalled parallel deployments by up to a minute).
+            mount --bind "$0/root-home" /root
             mount -t tmpfs -o mode=755 tmpfs /run
             mkdir -p /run/sshd
             exec /usr/sbin/sshd -D -e -f /etc/ssh/sshd_config' "$ZT_ROOT" </dev/null >>"$ZT_ROOT/sshd.log" 2>&1 &

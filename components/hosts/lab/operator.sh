@@ -18,7 +18,10 @@ create)
         # wg syncconf does not add routes; the mesh prefix route from Address covers every peer.
     else
         wg-quick down "$conf" >/dev/null 2>&1 || true
-        wg-quick up "$conf" >/dev/null 2>&1
+        # In a session of its own: the engine ends the command provider's whole process group when
+        # `pulumi up` finishes, and wireguard-go (the interface, without a kernel module) with it.
+        setsid --wait wg-quick up "$conf" </dev/null >"$ZT_DIR/wg-quick.log" 2>&1 \
+            || { cat "$ZT_DIR/wg-quick.log" >&2; exit 1; }
     fi
     echo "operator interface $ZT_IFACE up"
     ;;
