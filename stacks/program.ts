@@ -2,23 +2,17 @@
 // and the tests build exactly the same resources. `dev` runs the seeds' scenario on lab hosts on
 // this machine; `staging` and `prod` configure existing hosts.
 import * as pulumi from "@pulumi/pulumi";
-import * as tls from "@pulumi/tls";
-import { HostConnection, existingHost } from "../components/hosts/connection";
-import { LabHost, LabNetwork, LabOperator } from "../components/hosts/lab";
+import { LabNetwork, LabOperator } from "../components/hosts/lab";
 import { InternalCA } from "../components/internal-ca";
 import { MeshNetwork } from "../components/mesh-network";
 import { MtlsGateway } from "../components/mtls-gateway";
 import { allowMatrix, gatewayAllowlist } from "../components/policy";
 import { ZeroTrustNode } from "../components/zero-trust-node";
-import { KvmPlacementSettings, placeOnKvm } from "./kvm-placement";
+import { ExistingHostSettings, placeOnExisting } from "./placements/existing";
+import { KvmPlacementSettings, placeOnKvm } from "./placements/kvm";
+import { placeOnLab } from "./placements/lab";
+import { Placement } from "./placements/placed";
 import { SEED_CLIENTS, SEED_EXPECT, SEED_GATEWAY, SEED_NODES, SEED_OPERATOR, SEED_RULES, ScenarioNode } from "./seed-scenario";
-
-export interface ExistingHostSettings {
-    address: string;
-    hostKey: string;
-    port?: number;
-    user?: string;
-}
 
 export interface StackSettings {
     hostKind: string;
@@ -39,11 +33,14 @@ export interface StackSettings {
     revokedClients?: string[];
 }
 
-/** Where a scenario node lives: how to reach it, its WireGuard endpoint and underlay address. */
-export interface Placed {
-    connection: HostConnection;
-    endpoint: pulumi.Input<string>;
-    underlay: pulumi.Input<string>;
+function place(nodes: ScenarioNode[], s: StackSettings, lab: LabNetwork | undefined): Placement {
+    if (lab) return placeOnLab(lab, nodes, s.bootstrapSshSources);
+    if (s.hostKind === "kvm") {
+        if (!s.kvm) throw new Error("zerotrust:kvm is not set: hostKind kvm needs { image, bridge, subnet } (see stacks/Pulumi.prod-kvm.yaml.example)");
+        return placeOnKvm(nodes, { ...s.kvm, bootstrapSshSources: s.bootstrapSshSources, sshPrivateKey: s.sshPrivateKey, sshPublicKey: s.sshPublicKey });
+    }
+    if (s.hostKind === "existing") return placeOnExisting(nodes, s);
+    throw new Error(`zerotrust:hostKind: ${JSON.stringify(s.hostKind)} is not valid: use "lab", "kvm" or "existing"`);
 }
 
 export function zeroTrustStack(stack: string, s: StackSettings) {
@@ -51,12 +48,7 @@ export function zeroTrustStack(stack: string, s: StackSettings) {
     const extraApps: ScenarioNode[] = Array.from({ length: s.extraAppServers }, (_, i) => ({ name: `app-${i + 3}`, tags: ["app"] }));
     const nodes = [...SEED_NODES, ...extraApps];
     const lab = s.hostKind === "lab" ? new LabNetwork(stack, { subnet: s.labSubnet, alsoUnrouted: [s.meshCidr] }) : undefined;
-    const { placed, bootstrapSshSources } = lab ? placeOnLab(lab, nodes, s)
-        : s.hostKind === "kvm" ? placeOnKvm(nodes, {
-            ...(s.kvm ?? (() => { throw new Error("zerotrust:kvm is not set: hostKind kvm needs { image, bridge, subnet } (see stacks/Pulumi.prod-kvm.yaml.example)"); })()),
-            bootstrapSshSources: s.bootstrapSshSources, sshPrivateKey: s.sshPrivateKey, sshPublicKey: s.sshPublicKey,
-        })
-        : placeOnExisting(nodes, s);
+    const { placed, bootstrapSshSources } = place(nodes, s, lab);
 
     const mesh = new MeshNetwork(stack, {
         cidr: s.meshCidr,
@@ -105,43 +97,11 @@ export function zeroTrustStack(stack: string, s: StackSettings) {
         operatorAddress: mesh.addresses[SEED_OPERATOR],
         operatorInterface: operator?.interfaceName,
         labNamespaces: lab ? nodes.map((n) => `zt-${lab.labName}-${n.name}`) : [],
+        labInterfaces: lab?.interfaces ?? [],
         policyMatrix: allowMatrix(mesh.plan.policy),
         gatewayAllowlist: gatewayAllowlist(mesh.plan.policy, SEED_GATEWAY.node, SEED_GATEWAY.port),
+        /** Each client's certificate, key, CA chain and PKCS#12 bundle (the keys and bundles are secrets). */
+        gatewayClients: gateway.clients,
         sshMode: s.sshOverMeshOnly ? "mesh-only (management peers over the mesh)" : "bootstrap (underlay sources and the mesh)",
     };
-}
-
-function placeOnLab(lab: LabNetwork, nodes: ScenarioNode[], s: StackSettings) {
-    const deployerKey = new tls.PrivateKey("deployer-key", { algorithm: "ED25519" });
-    const placed: Record<string, Placed> = Object.fromEntries(nodes.map((n, i) => {
-        const host = new LabHost(n.name, { network: lab, address: lab.addressFor(i), authorizedKey: deployerKey.publicKeyOpenssh });
-        return [n.name, {
-            connection: { ...host.connection, privateKey: deployerKey.privateKeyOpenssh },
-            endpoint: `${host.address}:51820`,
-            underlay: host.address,
-        }];
-    }));
-    return { placed, bootstrapSshSources: s.bootstrapSshSources ?? [lab.gatewayAddress] };
-}
-
-function placeOnExisting(nodes: ScenarioNode[], s: StackSettings) {
-    if (s.hostKind !== "existing") {
-        throw new Error(`zerotrust:hostKind: ${JSON.stringify(s.hostKind)} is not valid: use "lab", "kvm" or "existing"`);
-    }
-    const hosts = s.hosts ?? {};
-    // Preview runs offline without the key; a deployment needs it.
-    const privateKey = s.sshPrivateKey ?? (pulumi.runtime.isDryRun()
-        ? pulumi.secret("(zerotrust:sshPrivateKey is not set; `pulumi up` needs it)")
-        : (() => { throw new Error("zerotrust:sshPrivateKey is not set: pulumi config set --secret zerotrust:sshPrivateKey < ~/.ssh/deploy_key"); })());
-    const placed: Record<string, Placed> = Object.fromEntries(nodes.map((n) => {
-        const h = hosts[n.name];
-        if (!h) throw new Error(`zerotrust:hosts has no entry for '${n.name}': add { address, hostKey } for it`);
-        return [n.name, {
-            connection: existingHost({ host: h.address, port: h.port, user: h.user, hostKey: h.hostKey, privateKey }),
-            endpoint: `${h.address}:51820`,
-            underlay: h.address,
-        }];
-    }));
-    if (!s.bootstrapSshSources) throw new Error("zerotrust:bootstrapSshSources is not set: list the deployer's underlay addresses");
-    return { placed, bootstrapSshSources: s.bootstrapSshSources };
 }

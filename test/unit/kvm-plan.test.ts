@@ -1,11 +1,11 @@
 // KvmHost without a VM: input validation, the NoCloud seed, the script's environment, and the
 // resources it registers under mocks (the host key tracked, the seed with the private key on stdin only).
 import test from "ava";
-import { installMocks, plain } from "../../scripts/lab/mocks";
+import { installMocks, plain } from "../helpers/mocks";
 
 const recorded = installMocks();
 import { KvmHost, macFor, planKvmHost, seedMetaData, seedNetworkConfig, seedUserData, tapFor, vmEnvironment } from "../../components/hosts/kvm";
-import { kvmAddressFor, placeOnKvm } from "../../stacks/kvm-placement";
+import { kvmAddressFor, placeOnKvm } from "../../stacks/placements/kvm";
 
 const KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIDIycLuWbBD0B8c0zg+pcGK7kPDPt57U0Bb+coynd+Ix";
 const BASE = { image: "/var/lib/images/base.img", bridge: "br0", address: "10.90.0.10", authorizedKey: KEY };

@@ -3,10 +3,10 @@
 // `hostKind: kvm` in a stack's config (stacks/Pulumi.prod-kvm.yaml.example).
 import * as pulumi from "@pulumi/pulumi";
 import * as tls from "@pulumi/tls";
-import { KvmHost, KvmHypervisor } from "../components/hosts/kvm";
-import { ValidationError, formatIPv4, hostAddressAt, parseCidr } from "../components/validate";
-import type { Placed } from "./program";
-import { ScenarioNode } from "./seed-scenario";
+import { KvmHost, KvmHypervisor } from "../../components/hosts/kvm";
+import { ValidationError, formatIPv4, hostAddressAt, parseCidr } from "../../components/validate";
+import { ScenarioNode } from "../seed-scenario";
+import { Placed, Placement } from "./placed";
 
 /** One VM's own settings; every field defaults to the stack-wide one. */
 export interface KvmVmSettings {
@@ -41,16 +41,12 @@ export interface KvmPlacementSettings {
     sshPublicKey?: string;
 }
 
-/** The same shape as program.ts's placements. */
-/** A node placed on a VM: the same shape as every placement (see Placed in program.ts). */
-export type KvmPlaced = Placed;
-
 /** The address of the node at `index`: given, or .10 + index in the subnet (pure). */
 export function kvmAddressFor(subnetText: string, index: number, given?: string): string {
     return hostAddressAt("kvm.subnet", subnetText, index, given);
 }
 
-export function placeOnKvm(nodes: ScenarioNode[], s: KvmPlacementSettings): { placed: Record<string, KvmPlaced>; bootstrapSshSources: string[] } {
+export function placeOnKvm(nodes: ScenarioNode[], s: KvmPlacementSettings): Placement {
     const subnet = parseCidr("kvm.subnet", s.subnet);
     for (const name of Object.keys(s.vms ?? {})) {
         if (!nodes.some((n) => n.name === name)) throw new ValidationError("kvm.vms", name, "names no node of the scenario");
@@ -67,7 +63,7 @@ export function placeOnKvm(nodes: ScenarioNode[], s: KvmPlacementSettings): { pl
         if (taken.has(a)) throw new ValidationError("kvm.vms", a, "two VMs share this address");
         taken.add(a);
     }
-    const placed: Record<string, KvmPlaced> = Object.fromEntries(nodes.map((n, i) => {
+    const placed: Record<string, Placed> = Object.fromEntries(nodes.map((n, i) => {
         const own = s.vms?.[n.name] ?? {};
         const host = new KvmHost(n.name, {
             hypervisor: s.hypervisor,
