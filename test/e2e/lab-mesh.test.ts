@@ -1,24 +1,24 @@
-// End to end on real lab hosts: the stack program's own resources (built under mocks that keep
-// state like the engine), their commands run as the command provider runs them, against network
-// namespaces with their own sshd, wireguard-go and nftables. Then the network is measured.
+// End to end on real lab hosts through the real Pulumi engine: the stack program (stacks/program.ts)
+// as an inline program of the Automation API on a file backend, deployed by `pulumi up` with the
+// real command, tls and random plugins onto network namespaces with their own sshd, wireguard-go
+// and nftables. Then the network is measured, and changes are made as an operator would make them.
 import test, { ExecutionContext } from "ava";
-import { execFileSync } from "child_process";
-import { existsSync, readFileSync, rmSync } from "fs";
+import { execFileSync, spawnSync } from "child_process";
+import { existsSync, readFileSync, rmSync, writeFileSync } from "fs";
 import { join } from "path";
-import { CommandSpec, commandsOf, deploy, destroy } from "../../scripts/lab/command-runner";
-import { installMocks } from "../../scripts/lab/mocks";
-import * as pulumi from "@pulumi/pulumi";
-import { inLabHost, interfaceIndex, probe, startPing, startTool } from "../../scripts/lab/lab-probe";
-import { curl, expiredCertificate, foreignCertificate, privateDir, tlsRequest, writePrivate } from "./gateway-clients";
-import { LabNode, measureMatrix, startListeners } from "../../scripts/lab/report";
-
-const recorded = installMocks();
 import { compilePolicy, parsePort, rulesAllowing } from "../../components/policy";
+import { assertRoutedVia } from "../../components/remote/route-guard";
+import { inLabHost, interfaceIndex, probe, startPing, startTool } from "../../scripts/lab/lab-probe";
+import { LabNode, measureMatrix, startListeners } from "../../scripts/lab/report";
 import { StackSettings, zeroTrustStack } from "../../stacks/program";
 import { SEED_NODES, SEED_OPERATOR, SEED_PROBE_PORTS, SEED_RULES, seedPolicyMembers } from "../../stacks/seed-scenario";
+import { EngineStack, UpResult } from "../helpers/engine";
+import { curl, expiredCertificate, foreignCertificate, privateDir, tlsRequest, writePrivate } from "./gateway-clients";
 
 const LAB = "e2e";
 const LAB_ROOT = `/var/lib/zerotrust-lab/${LAB}`;
+const OPERATOR_IFACE = `zt-${LAB}-op`;
+const LAB_INTERFACES = [`ztbr-${LAB}`, OPERATOR_IFACE];
 const BASE: StackSettings = {
     hostKind: "lab",
     meshCidr: "10.76.0.0/24",
@@ -27,29 +27,38 @@ const BASE: StackSettings = {
     rollbackSeconds: 8,
     extraAppServers: 0,
 };
-
 const MESH_ONLY: StackSettings = { ...BASE, sshOverMeshOnly: true };
-const state = new Map<string, CommandSpec>();
-let built: ReturnType<typeof zeroTrustStack>;
 
-async function settle(): Promise<void> {
-    let last = -1;
-    while (recorded.length !== last) {
-        last = recorded.length;
-        await new Promise((r) => setTimeout(r, 400));
-    }
+let engine: EngineStack;
+/** The outputs of the last successful `up`. */
+let out: Record<string, any> = {};
+
+/** The stack program with these settings, returning what the tests read. */
+function program(settings: StackSettings) {
+    return async () => {
+        const built = zeroTrustStack(LAB, settings);
+        return {
+            hosts: built.hosts,
+            caChainPem: built.ca.chainPem,
+            issuerCertPem: built.ca.issuerCertPem,
+            issuerKeyPem: built.ca.issuerKeyPem,
+            gatewayClients: built.gatewayClients,
+        };
+    };
 }
 
-/** Builds the program with these settings and deploys what changed; returns the names that ran. */
-async function up(settings: StackSettings): Promise<{ ran: string[]; error?: string }> {
-    recorded.length = 0;
-    built = zeroTrustStack(LAB, settings);
-    await settle();
-    const result = deploy(state, commandsOf(recorded));
-    return { ran: result.ran.map((r) => r.name), error: result.failed && `${result.failed.name}: ${result.failed.stderr.trim()}` };
+async function up(settings: StackSettings): Promise<UpResult> {
+    engine.withProgram(program(settings));
+    const result = await engine.up();
+    if (!result.error) out = Object.fromEntries(Object.entries(result.outputs).map(([k, v]) => [k, v.value]));
+    return result;
 }
 
 const ns = (host: string) => `zt-${LAB}-${host}`;
+const underlayOf = (host: string): string => out.hosts[host].underlay;
+const meshOf = (host: string): string => out.hosts[host].mesh;
+const fromHere = { labInterfaces: LAB_INTERFACES };
+const sshAnswers = (address: string) => probe(fromHere, [`${address}:22`])[`${address}:22`] === "open";
 
 /** True while the process exists and is not a zombie; waits up to 5 s for it to go. */
 async function stillRunning(pid: number): Promise<boolean> {
@@ -61,34 +70,66 @@ async function stillRunning(pid: number): Promise<boolean> {
     }
     return true;
 }
-const sshAnswers = (address: string) => probe(undefined, [`${address}:22`])[`${address}:22`] === "open";
 
+/** Removes by name whatever a run killed half-way left behind (never by a broad pattern). */
 function cleanupLeftovers(): void {
     for (const h of [...SEED_NODES.map((n) => n.name), "app-3"]) {
-        try { execFileSync("bash", ["-c", `ZT_NS=${ns(h)} ZT_ROOT=${LAB_ROOT}/${h} ZT_VETH=unused bash components/hosts/lab/host.sh delete`]); } catch { /* gone */ }
+        spawnSync("bash", ["components/hosts/lab/host.sh", "delete"], { env: { ...process.env, ZT_NS: ns(h), ZT_ROOT: `${LAB_ROOT}/${h}`, ZT_VETH: "unused" }, stdio: "ignore" });
     }
-    try { execFileSync("ip", ["link", "del", `zt-${LAB}-op`], { stdio: "ignore" }); } catch { /* gone */ }
-    try { execFileSync("ip", ["link", "del", `ztbr-${LAB}`], { stdio: "ignore" }); } catch { /* gone */ }
+    spawnSync("bash", ["components/hosts/lab/operator.sh", "delete"], { env: { ...process.env, ZT_IFACE: OPERATOR_IFACE, ZT_DIR: `${LAB_ROOT}/operator` }, stdio: "ignore" });
+    spawnSync("ip", ["link", "del", `ztbr-${LAB}`], { stdio: "ignore" });
+    spawnSync("rmdir", [LAB_ROOT], { stdio: "ignore" });
 }
 
-test.before(() => {
+test.before(async () => {
     process.chdir(`${__dirname}/../../..`);
-    cleanupLeftovers(); // a run killed half-way must not break the next one
+    cleanupLeftovers();
+    engine = await EngineStack.create("zt-e2e", "e2e", program(BASE));
 });
 
-test.after.always(() => {
-    destroy(state);
+test.after.always(async () => {
+    await engine?.dispose();
     cleanupLeftovers();
 });
 
-test.serial("bootstrap: the lab comes up and every host is configured over the underlay", async (t) => {
+test.serial("bootstrap: pulumi up brings the lab up and configures every host over the underlay", async (t) => {
     const { ran, error } = await up(BASE);
     t.is(error, undefined);
     t.true(ran.includes("gateway-firewall") && ran.includes("db-ssh") && ran.includes("e2e-bridge"), ran.join(" "));
-    for (const n of SEED_NODES) t.true(sshAnswers(built.hosts[n.name].underlay as string), `${n.name} answers SSH on the underlay while bootstrapping`);
+    for (const n of SEED_NODES) t.true(sshAnswers(underlayOf(n.name)), `${n.name} answers SSH on the underlay while bootstrapping`);
     // Secrets on the host are owner-only files.
     const modes = inLabHost(`${LAB_ROOT}/db`, ["stat", "-c", "%n %a", "/etc/wireguard/wg0.conf", "/etc/zerotrust/firewall.nft", "/var/lib/zerotrust/wireguard"]);
     t.deepEqual(modes.trim().split("\n"), ["/etc/wireguard/wg0.conf 600", "/etc/zerotrust/firewall.nft 600", "/var/lib/zerotrust/wireguard 700"]);
+});
+
+test.serial("the lab's daemons outlive the engine: the operator's WireGuard interface still runs after pulumi up has exited", (t) => {
+    // `wg show` talks to wireguard-go over its socket: it answers only while the daemon runs.
+    const wg = spawnSync("wg", ["show", OPERATOR_IFACE, "peers"], { encoding: "utf8" });
+    t.is(wg.status, 0, wg.stderr);
+    t.is(wg.stdout.trim().split("\n").length, SEED_NODES.length, "the operator peers with every node");
+    const ping = spawnSync("ping", ["-c", "2", "-W", "3", "-I", OPERATOR_IFACE, meshOf("gateway")], { encoding: "utf8" });
+    t.is(ping.status, 0, ping.stdout + ping.stderr);
+});
+
+test.serial("the engine's state holds no key, pre-shared key, bundle or password in clear, and the PKCS#12 outputs are filled", (t) => {
+    const state = engine.stateText();
+    t.true(state.length > 10_000, "the state file was read");
+    t.notRegex(state, /PRIVATE KEY/, "no PEM or OpenSSH private key");
+    t.notRegex(state, /PresharedKey|PrivateKey =/, "no WireGuard config with keys");
+    const alice = out.gatewayClients.alice;
+    t.regex(alice.pkcs12.base64, /^[A-Za-z0-9+/]{500,}={0,2}$/, "the bundle output is filled");
+    t.regex(alice.pkcs12.password, /^[A-Za-z0-9]{24}$/);
+    t.false(state.includes(alice.pkcs12.base64.slice(0, 64)), "the bundle is not in the state in clear");
+    t.false(state.includes(alice.pkcs12.password), "nor its password");
+    // The bundle opens with its password and holds alice's certificate.
+    const dir = privateDir();
+    t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+    const p12 = join(dir, "alice.p12");
+    writeFileSync(p12, Buffer.from(alice.pkcs12.base64, "base64"), { mode: 0o600 });
+    const opened = spawnSync("openssl", ["pkcs12", "-in", p12, "-nokeys", "-passin", "env:P12_PASSWORD"],
+        { encoding: "utf8", env: { ...process.env, P12_PASSWORD: alice.pkcs12.password } });
+    t.is(opened.status, 0, opened.stderr);
+    t.regex(opened.stdout, /subject=.*CN ?= ?alice/);
 });
 
 test.serial("a bad firewall change rolls back by itself and the host stays reachable", async (t) => {
@@ -97,29 +138,27 @@ test.serial("a bad firewall change rolls back by itself and the host stays reach
     t.truthy(error, "the deployment must fail");
     t.regex(error!, /could not be confirmed over a new SSH connection/);
     t.regex(error!, /restored its previous firewall state .* rolled back and answers again/);
-    t.log(`failed and rolled back in ${((Date.now() - started) / 1000).toFixed(1)} s: ${error!.split("\n").pop()}`);
-    const failedHost = /^(\S+)-firewall:/.exec(error!)![1];
-    t.true(sshAnswers(built.hosts[failedHost].underlay as string), "a new SSH connection gets in after the rollback");
+    t.log(`failed and rolled back in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    const failedHost = /^(\S+)-firewall: /m.exec(error!)![1];
+    t.true(sshAnswers(underlayOf(failedHost)), "a new SSH connection gets in after the rollback");
     t.regex(inLabHost(`${LAB_ROOT}/${failedHost}`, ["cat", "/var/lib/zerotrust/firewall/rollbacks.log"]), /rolled back/);
     // The state kept the last good inputs: going back to them runs nothing.
     t.deepEqual((await up(BASE)).ran, []);
 });
 
 test.serial("one config switch: SSH only from the operator over the mesh, the deployer moves to mesh addresses", async (t) => {
-    const { ran, error } = await up({ ...BASE, sshOverMeshOnly: true });
+    const { ran, error } = await up(MESH_ONLY);
     t.is(error, undefined);
-    t.true(ran.includes("db-firewall"));
-    for (const n of SEED_NODES) t.is(await new Promise((r) => built.hosts[n.name].managedVia.apply(r)), built.mesh.addresses[n.name]);
+    t.true(ran.includes("db-firewall"), ran.join(" "));
+    for (const n of SEED_NODES) t.is(out.hosts[n.name].managedVia, meshOf(n.name));
 });
 
 test.serial("the measured access matrix equals the policy, and no probed port answers on the underlay", async (t) => {
-    const nodes: LabNode[] = SEED_NODES.map((n) => ({
-        name: n.name, namespace: ns(n.name), mesh: built.mesh.addresses[n.name], underlay: built.hosts[n.name].underlay as string,
-    }));
+    const nodes: LabNode[] = SEED_NODES.map((n) => ({ name: n.name, namespace: ns(n.name), mesh: meshOf(n.name), underlay: underlayOf(n.name) }));
     const ports = SEED_PROBE_PORTS.map((p) => parsePort("p", p).first);
     const listeners = await startListeners(nodes, ports);
     t.teardown(() => listeners.forEach((l) => l.kill()));
-    const measured = measureMatrix(nodes, SEED_OPERATOR, ports);
+    const measured = measureMatrix(nodes, SEED_OPERATOR, ports, LAB_INTERFACES);
     t.log(`measured access matrix over the mesh (underlay: every probe of 22, 5432, 8080 filtered; WireGuard's UDP port and the gateway's 443 are open by design):\n${measured.rows.join("\n")}`);
 
     const policy = compilePolicy(seedPolicyMembers(), SEED_RULES);
@@ -130,21 +169,23 @@ test.serial("the measured access matrix equals the policy, and no probed port an
     t.deepEqual(measured.underlayAnswered, []);
     t.true(measured.meshOpen.every((m) => !m.startsWith("dev-box")), "the dev box reaches nothing");
     // WireGuard's UDP port is the one thing the underlay carries: every peer of the operator handshook over it.
-    const handshakes = execFileSync("wg", ["show", `zt-${LAB}-op`, "latest-handshakes"], { encoding: "utf8" }).trim().split("\n");
+    const handshakes = execFileSync("wg", ["show", OPERATOR_IFACE, "latest-handshakes"], { encoding: "utf8" }).trim().split("\n");
     t.is(handshakes.filter((l) => Number(l.split("\t")[1]) > 0).length, SEED_NODES.length);
 });
 
-test.serial("a second deployment changes nothing and runs no remote command", async (t) => {
-    const { ran, error } = await up(MESH_ONLY);
+test.serial("a second deployment changes nothing and runs no remote command; a preview shows no changes", async (t) => {
+    const { ran, changes, error } = await up(MESH_ONLY);
     t.is(error, undefined);
     t.deepEqual(ran, []);
+    t.deepEqual(changes, []);
+    t.deepEqual(await engine.preview(), []);
 });
-
-const resolved = <T>(o: pulumi.Output<T>) => new Promise<T>((r) => o.apply((v) => { r(v); return v; }));
 
 /** Echo apps on app-1 and app-2, the CA chain and client credentials in a private directory. */
 async function gatewayFixture(t: ExecutionContext) {
-    const echo = await Promise.all(["app-1", "app-2"].map((h) => startTool(ns(h), ["http-echo", "8080"])));
+    const gatewayAt = underlayOf("gateway");
+    assertRoutedVia(gatewayAt, LAB_INTERFACES); // every request below goes to this address from here
+    const echo = await Promise.all(["app-1", "app-2"].map((h) => startTool({ namespace: ns(h) }, ["http-echo", "8080"])));
     t.teardown(() => echo.forEach((e) => e.kill()));
     const dir = privateDir();
     t.teardown(() => rmSync(dir, { recursive: true, force: true }));
@@ -152,18 +193,19 @@ async function gatewayFixture(t: ExecutionContext) {
     return {
         dir,
         host,
-        resolveTo: `${host}:443:${built.hosts.gateway.underlay}`,
-        ca: writePrivate(dir, "ca.pem", await resolved(built.ca.chainPem)),
-        creds: async (c: string) => ({
-            cert: writePrivate(dir, `${c}.crt`, await resolved(built.gateway.clients[c].certPem)),
-            key: writePrivate(dir, `${c}.key`, await resolved(built.gateway.clients[c].privateKeyPem)),
+        gatewayAt,
+        resolveTo: `${host}:443:${gatewayAt}`,
+        ca: writePrivate(dir, "ca.pem", out.caChainPem),
+        creds: (c: string) => ({
+            cert: writePrivate(dir, `${c}.crt`, out.gatewayClients[c].certPem),
+            key: writePrivate(dir, `${c}.key`, out.gatewayClients[c].privateKeyPem),
         }),
     };
 }
 
 test.serial("gateway: only allowed identities pass, identity headers cannot be spoofed, bad certificates and TLS 1.2 are refused", async (t) => {
     const { dir, ca, creds, host, resolveTo } = await gatewayFixture(t);
-    const [alice, carol] = [await creds("alice"), await creds("carol")];
+    const [alice, carol] = [creds("alice"), creds("carol")];
     const url = `https://${host}/`;
     const as = (c: { cert: string; key: string }, ...extra: string[]) => curl(url, resolveTo, ca, ["--cert", c.cert, "--key", c.key, ...extra]);
 
@@ -176,25 +218,23 @@ test.serial("gateway: only allowed identities pass, identity headers cannot be s
     t.is(as(carol).status, "403", "a valid certificate that is not on the allowlist");
     t.is(curl(url, resolveTo, ca, []).status, "400", "no certificate");
     t.is(as(foreignCertificate(dir)).status, "400", "a certificate from another CA");
-    const expired = expiredCertificate(dir, await resolved(built.ca.issuerCertPem), await resolved(built.ca.issuerKeyPem));
-    t.is(as(expired).status, "400", "an expired certificate from the right CA");
+    t.is(as(expiredCertificate(dir, out.issuerCertPem, out.issuerKeyPem)).status, "400", "an expired certificate from the right CA");
     const tls12 = as(alice, "--tls-max", "1.2");
     t.is(tls12.status, "000", "a TLS 1.2-only client");
     t.regex(tls12.body, /alert|version|handshake/i);
 });
 
 test.serial("gateway: revoking a client is a config change; the reload under load fails no request", async (t) => {
-    const { dir, ca, creds, host, resolveTo } = await gatewayFixture(t);
-    const [alice, bob] = [await creds("alice"), await creds("bob")];
+    const { dir, ca, creds, host, resolveTo, gatewayAt } = await gatewayFixture(t);
+    const [alice, bob] = [creds("alice"), creds("bob")];
     t.is(curl(`https://${host}/`, resolveTo, ca, ["--cert", bob.cert, "--key", bob.key]).status, "200", "bob passes before");
     // bob keeps a TLS session; before the revocation the gateway resumes it.
-    const gatewayAt = built.hosts.gateway.underlay as string;
     const bobSession = join(dir, "bob.session");
     t.is(tlsRequest(gatewayAt, host, ca, bob, { sessOut: bobSession }).status, "200");
     t.deepEqual(tlsRequest(gatewayAt, host, ca, bob, { sessIn: bobSession }), { resumed: true, status: "200" }, "bob's session resumes before");
 
     // Load from this machine: alice, one new TLS connection per request, through the reload.
-    const load = await startTool(undefined, ["https-load", `https://${built.hosts.gateway.underlay}/`, alice.cert, alice.key, ca]);
+    const load = await startTool(fromHere, ["https-load", `https://${gatewayAt}/`, alice.cert, alice.key, ca], [gatewayAt]);
     let report = "";
     load.stdout!.on("data", (d) => { report += d; });
     const { ran, error } = await up({ ...MESH_ONLY, revokedClients: ["bob"] });
@@ -218,7 +258,7 @@ test.serial("gateway: revoking a client is a config change; the reload under loa
 
 test.serial("adding a node updates only the hosts that peer with it; untouched tunnels keep their sessions and lose no ping", async (t) => {
     const before = Object.fromEntries(SEED_NODES.map((n) => [n.name, interfaceIndex(ns(n.name), "wg0")]));
-    const ping = startPing(ns("app-1"), built.mesh.addresses.db);
+    const ping = startPing(ns("app-1"), meshOf("db"));
     await new Promise((r) => setTimeout(r, 1000));
     const { ran, error } = await up({ ...MESH_ONLY, revokedClients: ["bob"], extraAppServers: 1 });
     await new Promise((r) => setTimeout(r, 500));
@@ -227,23 +267,20 @@ test.serial("adding a node updates only the hosts that peer with it; untouched t
     t.log(`app-1 -> db during the change: ${sent} pings sent, ${received} received; ran: ${ran.join(" ")}`);
     t.true(sent > 20);
     t.is(received, sent);
-    const wireguardRan = ran.filter((r) => r.endsWith("-wireguard")).sort();
-    t.deepEqual(wireguardRan, ["app-3-wireguard", "db-wireguard", "gateway-wireguard"]);
+    t.deepEqual(ran.filter((r) => r.endsWith("-wireguard")).sort(), ["app-3-wireguard", "db-wireguard", "gateway-wireguard"]);
     t.true(ran.includes("operator-tunnel"));
     for (const untouched of ["app-1", "app-2", "dev-box"]) {
         t.false(ran.some((r) => r.startsWith(`${untouched}-`)), `${untouched} was not touched`);
     }
     for (const n of SEED_NODES) t.is(interfaceIndex(ns(n.name), "wg0"), before[n.name], `${n.name}'s wg0 was not recreated`);
-    t.regex(probe(ns("app-3"), [`${built.mesh.addresses.db}:5432`])[`${built.mesh.addresses.db}:5432`], /refused|open/);
+    t.regex(probe({ namespace: ns("app-3") }, [`${meshOf("db")}:5432`])[`${meshOf("db")}:5432`], /refused|open/);
 });
 
-test.serial("destroy removes every namespace, interface and process", async (t) => {
-    const pids = [...SEED_NODES.map((n) => n.name), "app-3"].map((h) => Number(execFileSync("cat", [`${LAB_ROOT}/${h}/sshd.pid`], { encoding: "utf8" })));
-    t.deepEqual(destroy(state).map((f) => `${f.name}: ${f.stderr}`), []);
-    const namespaces = execFileSync("ip", ["netns", "list"], { encoding: "utf8" });
-    t.notRegex(namespaces, new RegExp(`zt-${LAB}-`));
-    const links = execFileSync("ip", ["-o", "link"], { encoding: "utf8" });
-    t.notRegex(links, new RegExp(`ztbr-${LAB}|zt-${LAB}-op`));
+test.serial("pulumi destroy removes every namespace, interface and process", async (t) => {
+    const pids = [...SEED_NODES.map((n) => n.name), "app-3"].map((h) => Number(readFileSync(`${LAB_ROOT}/${h}/sshd.pid`, "utf8")));
+    await engine.destroy();
+    t.notRegex(execFileSync("ip", ["netns", "list"], { encoding: "utf8" }), new RegExp(`zt-${LAB}-`));
+    t.notRegex(execFileSync("ip", ["-o", "link"], { encoding: "utf8" }), new RegExp(`ztbr-${LAB}|${OPERATOR_IFACE}`));
     t.false(existsSync(LAB_ROOT));
     for (const pid of pids) t.false(await stillRunning(pid), `sshd ${pid} still runs`);
 });

@@ -1,25 +1,26 @@
-// A real VM on this machine: the base image built from Debian packages (or reused from the cache),
-// one KvmHost booted under qemu (TCG here: nested KVM fails), reached over SSH with its pinned host
-// key, configured by a ZeroTrustNode (WireGuard in the VM's kernel, nftables, sshd, all through
+// A real VM on this machine, deployed by the real Pulumi engine (an inline program on a file
+// backend): the base image built from Debian packages (or reused from the cache), one KvmHost
+// booted under qemu (TCG here: nested KVM fails), reached over SSH with its pinned host key,
+// configured by a ZeroTrustNode (WireGuard in the VM's kernel, nftables, sshd, all through
 // systemd), a WireGuard handshake with this machine as the operator peer, then destroyed.
 // Slow (minutes): it runs with `npm run test:kvm`, not in the default `npm test`.
 import test from "ava";
+import * as pulumi from "@pulumi/pulumi";
+import * as tls from "@pulumi/tls";
 import { execFileSync, spawnSync } from "child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "fs";
 import { tmpdir } from "os";
 import { join } from "path";
-import { CommandSpec, RunResult, commandsOf, deploy, destroy } from "../../scripts/lab/command-runner";
-import { installMocks, resolve } from "../../scripts/lab/mocks";
-
-const recorded = installMocks();
-import * as tls from "@pulumi/tls";
 import { KvmHost, tapFor } from "../../components/hosts/kvm";
 import { LabNetwork, LabOperator } from "../../components/hosts/lab";
 import { MeshNetwork } from "../../components/mesh-network";
+import { assertRoutedVia } from "../../components/remote/route-guard";
 import { ZeroTrustNode } from "../../components/zero-trust-node";
+import { EngineStack } from "../helpers/engine";
 
 const ROOT = join(__dirname, "..", "..", "..");
 const LAB = "kvmt";                    // bridge ztbr-kvmt, operator interface zt-kvmt-op
+const LAB_INTERFACES = [`ztbr-${LAB}`, `zt-${LAB}-op`];
 const SUBNET = "10.213.20.0/24";       // not routed by this machine (LabNetwork checks)
 const MESH = "10.213.21.0/24";
 const VM_ADDRESS = "10.213.20.10";
@@ -27,22 +28,13 @@ const VM = "vm-1";
 const VM_NAME = `zt-${LAB}-${VM}`;
 const STATE_DIR = "/var/lib/zerotrust-kvm";
 
-const state = new Map<string, CommandSpec>();
+let engine: EngineStack | undefined;
 let image = "";
 let deployerKey = "";
 let hostKey = "";
 let meshAddress = "";
-let ran: RunResult[] = [];
 
-async function settle(): Promise<void> {
-    let last = -1;
-    while (recorded.length !== last) {
-        last = recorded.length;
-        await new Promise((r) => setTimeout(r, 400));
-    }
-}
-
-function program() {
+async function program() {
     const lab = new LabNetwork(LAB, { subnet: SUBNET, alsoUnrouted: [MESH] });
     const deployer = new tls.PrivateKey("deployer-key", { algorithm: "ED25519" });
     const vm = new KvmHost(VM, {
@@ -59,15 +51,23 @@ function program() {
     const operator = new LabOperator("operator", { network: lab, mesh, member: "operator" });
     new ZeroTrustNode(VM, {
         mesh,
-        connection: { ...vm.connection, privateKey: deployer.privateKeyOpenssh },
+        // The VM sits on the lab's bridge: the deployer must reach it through the lab's interfaces only.
+        connection: { ...vm.connection, onlyVia: lab.interfaces, privateKey: deployer.privateKeyOpenssh },
         bootstrapSshSources: [lab.gatewayAddress],
         rollbackSeconds: 30,
     }, { dependsOn: [operator.tunnel] });
-    return { deployer, vm, mesh };
+    return {
+        deployerKey: pulumi.secret(deployer.privateKeyOpenssh),
+        hostKey: vm.hostPublicKey,
+        meshAddress: mesh.addresses[VM],
+        vmStdout: vm.vm.stdout,
+        vmStderr: vm.vm.stderr,
+    };
 }
 
 /** Runs a command in the VM over SSH with the deployer's key and the pinned host key. */
 function inVm(cmd: string): string {
+    assertRoutedVia(VM_ADDRESS, LAB_INTERFACES);
     const dir = mkdtempSync(join(tmpdir(), "zt-kvm-test-"));
     try {
         writeFileSync(join(dir, "key"), deployerKey, { mode: 0o600 });
@@ -103,38 +103,39 @@ function leftovers(): string[] {
     return found;
 }
 
-test.before((t) => {
+test.before(async (t) => {
     process.chdir(ROOT);
     cleanupLeftovers(); // a run killed half-way must not break this one
     const started = Date.now();
     const out = execFileSync("bash", ["scripts/kvm/build-image.sh"], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] });
     image = out.trim().split("\n").pop()!;
     t.log(`base image ${image} ready in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    engine = await EngineStack.create("zt-kvm", "kvm", program);
 });
 
-test.after.always(() => {
-    destroy(state);
+// Runs whether or not the tests passed: the engine destroys what it still tracks, then anything it
+// lost track of goes by name.
+test.after.always(async () => {
+    await engine?.dispose();
     cleanupLeftovers();
 });
 
 test.serial("a KvmHost boots, answers SSH with its pinned host key, and a ZeroTrustNode configures it", async (t) => {
-    recorded.length = 0;
-    const built = program();
-    await settle();
     const started = Date.now();
-    const result = deploy(state, commandsOf(recorded));
-    ran = result.ran;
-    t.is(result.failed && `${result.failed.name}: ${result.failed.stderr}`, undefined);
-    t.log(`deployed in ${((Date.now() - started) / 1000).toFixed(1)} s: ${ran.map((r) => r.name).join(", ")}`);
-    const vmRun = ran.find((r) => r.name === `${VM}-vm`)!;
-    t.log(vmRun.stdout.trim());
-    const boot = /answered with the pinned host key ([0-9.]+) s after start/.exec(vmRun.stdout);
+    const result = await engine!.up();
+    t.is(result.error, undefined);
+    t.log(`deployed in ${((Date.now() - started) / 1000).toFixed(1)} s: ${result.ran.join(", ")}`);
+    const { outputs } = result;
+    const vmStdout: string = outputs.vmStdout.value;
+    t.log(vmStdout.trim());
+    const boot = /answered with the pinned host key ([0-9.]+) s after start/.exec(vmStdout);
     t.truthy(boot, "the VM's script reports its boot-to-SSH time");
-    t.log(`boot to SSH: ${boot?.[1]} s (${vmRun.stderr.trim().split("\n").filter((l) => /accel/.test(l)).join("; ")})`);
+    const accel = (outputs.vmStderr.value as string).trim().split("\n").filter((l) => /accel/.test(l)).join("; ");
+    t.log(`boot to SSH: ${boot?.[1]} s (${accel})`);
 
-    deployerKey = await resolve(built.deployer.privateKeyOpenssh);
-    hostKey = await resolve(built.vm.hostPublicKey);
-    meshAddress = built.mesh.addresses[VM];
+    deployerKey = outputs.deployerKey.value;
+    hostKey = outputs.hostKey.value;
+    meshAddress = outputs.meshAddress.value;
 
     // The VM is what its seed says, and its systemd ran what ZeroTrustNode laid down.
     t.is(inVm("hostname").trim(), VM);
@@ -192,16 +193,14 @@ async function pingUntil(address: string, seconds: number): Promise<boolean> {
 }
 
 function keyscan(address: string): string {
+    assertRoutedVia(address, LAB_INTERFACES);
     return spawnSync("ssh-keyscan", ["-T", "5", "-t", "ed25519", address], { encoding: "utf8" }).stdout.trim().split(" ").slice(1, 3).join(" ");
 }
 
 test.serial("a second deployment runs nothing; destroy removes the VM, its disks, its tap and the lab", async (t) => {
-    recorded.length = 0;
-    program();
-    await settle();
-    const again = deploy(state, commandsOf(recorded));
-    t.deepEqual(again.ran.map((r) => r.name), []);
-    const failures = destroy(state);
-    t.deepEqual(failures.map((f) => `${f.name}: ${f.stderr}`), []);
+    const again = await engine!.up();
+    t.is(again.error, undefined);
+    t.deepEqual(again.ran, []);
+    await engine!.destroy();
     t.deepEqual(leftovers(), []);
 });

@@ -1,7 +1,7 @@
 // Every value that reaches a config file or a shell, fed a corpus of hostile values: each must be
 // refused during preview, before any resource is registered, with an error naming the field.
 import test from "ava";
-import { installMocks } from "../../scripts/lab/mocks";
+import { installMocks } from "../helpers/mocks";
 
 const recorded = installMocks();
 import { InternalCA } from "../../components/internal-ca";

@@ -5,7 +5,7 @@ import { execFileSync } from "child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "fs";
 import { tmpdir } from "os";
 import { join } from "path";
-import { installMocks, resolve } from "../../scripts/lab/mocks";
+import { installMocks, resolve } from "../helpers/mocks";
 
 const recorded = installMocks();
 import * as pulumi from "@pulumi/pulumi";

@@ -1,7 +1,7 @@
 // MeshNetwork under mocks that return real random bytes: keys, configs and the peer graph.
 import test from "ava";
 import { execFileSync } from "child_process";
-import { installMocks, resolve } from "../../scripts/lab/mocks";
+import { installMocks, resolve } from "../helpers/mocks";
 
 const recorded = installMocks();
 // Imported after the mocks are installed.

@@ -1,7 +1,7 @@
 // MtlsGateway under mocks with real certificates: what it sends to the host, and what it refuses.
 import test from "ava";
 import { spawnSync } from "child_process";
-import { installMocks, plain, resolve } from "../../scripts/lab/mocks";
+import { installMocks, plain, resolve } from "../helpers/mocks";
 
 const recorded = installMocks();
 import { InternalCA } from "../../components/internal-ca";

@@ -1,10 +1,10 @@
 // Pulumi mocks that return what the real providers return: real keys and PEMs made with openssl,
-// real random bytes. The unit tests use them (one mock world per test file: ava runs each file in
-// its own worker), and so does the offline lab engine, which keeps their state in a private file.
+// real random bytes. Unit tests only (one mock world per test file: ava runs each file in its own
+// worker); everything end to end runs through the real engine (test/helpers/engine.ts).
 import * as pulumi from "@pulumi/pulumi";
 import { execFileSync } from "child_process";
 import { randomBytes } from "crypto";
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "fs";
 import { tmpdir } from "os";
 import { join } from "path";
 
@@ -118,10 +118,9 @@ function locallySigned(inputs: any): Record<string, string> {
  * engine's state, a resource registered again with the same type, name and inputs gets the same
  * outputs (keys stay keys across two builds of one program in one test).
  */
-export function installMocks(stateFile?: string): Recorded[] {
+export function installMocks(): Recorded[] {
     const recorded: Recorded[] = [];
-    const state = new Map<string, Record<string, unknown>>(
-        stateFile && existsSync(stateFile) ? Object.entries(JSON.parse(readFileSync(stateFile, "utf8"))) : []);
+    const state = new Map<string, Record<string, unknown>>();
     pulumi.runtime.setMocks({
         newResource(args: pulumi.runtime.MockResourceArgs) {
             const inputs = args.inputs;
@@ -131,8 +130,6 @@ export function installMocks(stateFile?: string): Recorded[] {
             if (!outputs) {
                 outputs = computedOutputs(args.type, inputs);
                 state.set(key, outputs);
-                // Holds private keys: owner-only, like the engine's own state.
-                if (stateFile) writeFileSync(stateFile, JSON.stringify(Object.fromEntries(state)), { mode: 0o600 });
             }
             return { id: `${args.name}-id`, state: { ...inputs, ...outputs } };
         },

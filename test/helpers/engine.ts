@@ -1,0 +1,93 @@
+// The real Pulumi engine for tests, as a user's program drives it: the Automation API with an
+// inline program, a LocalWorkspace on a file backend in a temporary directory, and the CLI and
+// plugins that scripts/setup-pulumi.sh installed. `up` reports which commands ran and what failed.
+import { EngineEvent, LocalWorkspace, OutputMap, Stack } from "@pulumi/pulumi/automation";
+import { randomBytes } from "crypto";
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from "fs";
+import { tmpdir } from "os";
+import { join } from "path";
+
+export interface UpResult {
+    /** Names of the local.Command resources the engine created, updated, replaced or deleted. */
+    ran: string[];
+    /** Every resource operation other than "same", as "op name". */
+    changes: string[];
+    /** The engine's error diagnostics (empty when the update succeeded). */
+    error?: string;
+    outputs: OutputMap;
+}
+
+const COMMAND_TYPE = "command:local:Command";
+const nameOf = (urn: string) => urn.split("::").pop()!;
+
+export class EngineStack {
+    private constructor(readonly stack: Stack, readonly backendDir: string) {}
+
+    /** A stack of a project made for this test, on its own file backend. */
+    static async create(project: string, stackName: string, program: () => Promise<Record<string, unknown> | void>): Promise<EngineStack> {
+        const backendDir = mkdtempSync(join(tmpdir(), `zt-${project}-`));
+        const envVars = {
+            PULUMI_BACKEND_URL: `file://${backendDir}`,
+            PULUMI_CONFIG_PASSPHRASE: randomBytes(24).toString("base64"),
+            PULUMI_SKIP_UPDATE_CHECK: "true",
+        };
+        const stack = await LocalWorkspace.createOrSelectStack({ projectName: project, stackName, program }, {
+            workDir: backendDir,
+            envVars,
+            projectSettings: { name: project, runtime: "nodejs", backend: { url: `file://${backendDir}` } },
+        });
+        return new EngineStack(stack, backendDir);
+    }
+
+    /** Swaps the program (an inline program is fixed per stack object: settings change per up). */
+    withProgram(program: () => Promise<Record<string, unknown> | void>): void {
+        (this.stack.workspace as LocalWorkspace).program = program;
+    }
+
+    async up(): Promise<UpResult> {
+        const changes: string[] = [];
+        const errors: string[] = [];
+        const onEvent = (e: EngineEvent) => {
+            const done = e.resOutputsEvent ?? e.resOpFailedEvent;
+            if (done && done.metadata.op !== "same") changes.push(`${done.metadata.op} ${done.metadata.type} ${nameOf(done.metadata.urn)}`);
+            if (e.diagnosticEvent?.severity === "error") errors.push(`${e.diagnosticEvent.urn ? nameOf(e.diagnosticEvent.urn) + ": " : ""}${e.diagnosticEvent.message.trim()}`);
+        };
+        const ran = () => changes.filter((c) => c.split(" ")[1] === COMMAND_TYPE).map((c) => c.split(" ")[2]);
+        try {
+            const r = await this.stack.up({ onEvent, color: "never" });
+            return { ran: ran(), changes, outputs: r.outputs };
+        } catch (e) {
+            return { ran: ran(), changes, error: errors.join("\n") || String(e), outputs: {} };
+        }
+    }
+
+    /** The resource operations a preview plans, as "op name" (empty: no changes). */
+    async preview(): Promise<string[]> {
+        const planned: string[] = [];
+        await this.stack.preview({
+            color: "never",
+            onEvent: (e) => {
+                const p = e.resourcePreEvent?.metadata;
+                if (p && p.op !== "same") planned.push(`${p.op} ${nameOf(p.urn)}`);
+            },
+        });
+        return planned;
+    }
+
+    async destroy(): Promise<void> {
+        await this.stack.destroy({ color: "never" });
+    }
+
+    /** Every state file's text (checked for secrets in the clear). */
+    stateText(): string {
+        return readdirSync(this.backendDir, { recursive: true }).map(String).filter((f) => f.endsWith(".json"))
+            .map((f) => readFileSync(join(this.backendDir, f), "utf8")).join("\n");
+    }
+
+    /** Destroys what is left (a failed run) and removes the backend. */
+    async dispose(): Promise<void> {
+        await this.stack.destroy({ color: "never" }).catch(() => undefined);
+        await this.stack.workspace.removeStack(this.stack.name, { force: true }).catch(() => undefined);
+        rmSync(this.backendDir, { recursive: true, force: true });
+    }
+}
