@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
-# The main job: bring the `dev` stack up on lab hosts on this machine (network namespaces, no cloud
-# account) and print what it built and the measured access matrix. `npm run dev -- destroy` removes it.
+# The main job: `pulumi up` of the `dev` stack (lab hosts in network namespaces on this machine, no
+# cloud account), then the hosts and the access matrix measured on them.
+#   npm run dev                  pulumi up -s dev, then the report
+#   npm run dev -- preview       pulumi preview -s dev (the diff, nothing applied)
+#   npm run dev -- destroy       pulumi destroy -s dev, then the stack is removed
 set -euo pipefail
 cd "$(dirname "$0")/.."
 action="${1:-up}"
-case "$action" in up|destroy) ;; *) echo "usage: npm run dev [-- up|destroy]" >&2; exit 2 ;; esac
+case "$action" in up|preview|destroy) ;; *) echo "usage: npm run dev [-- up|preview|destroy]" >&2; exit 2 ;; esac
 [ "$(id -u)" -eq 0 ] || { echo "lab hosts need root (network namespaces, nftables)" >&2; exit 1; }
 
 bash scripts/setup.sh
@@ -20,26 +23,20 @@ if [ -z "${PULUMI_CONFIG_PASSPHRASE:-}${PULUMI_CONFIG_PASSPHRASE_FILE:-}" ]; the
     [ -s .pulumi/dev-passphrase ] || head -c 32 /dev/urandom | base64 >.pulumi/dev-passphrase
     export PULUMI_CONFIG_PASSPHRASE_FILE="$PWD/.pulumi/dev-passphrase"
 fi
+# Creating the stack writes its secrets salt to stacks/Pulumi.dev.yaml, which is not tracked: the
+# dev stack's settings are the defaults in Pulumi.yaml.
+pulumi stack select --create dev >/dev/null
 
-have_plugins=yes
-for p in command tls random; do
-    pulumi plugin ls --json | node -e 'const l=JSON.parse(require("fs").readFileSync(0,"utf8"));process.exit(l.some(p=>p.kind==="resource"&&p.name===process.argv[1])?0:1)' "$p" || have_plugins=no
-done
-
-if [ "$have_plugins" = yes ]; then
-    pulumi stack select --create dev >/dev/null
-    if [ "$action" = destroy ]; then
-        pulumi destroy --yes --stack dev
-    else
-        pulumi up --yes --stack dev
-        pulumi stack output --json --stack dev | node build/scripts/lab/print-report.js
-    fi
-else
-    cat >&2 <<'MSG'
-NOTE: the Pulumi resource plugins command, tls and random cannot be obtained on this machine (the Go
-module proxy refuses their modules; see scripts/pulumi-toolchain/README.md). The dev stack's program
-runs through the lab's offline engine instead: the same resources and commands, with real keys and
-certificates made locally, state in .state/dev/. Install the plugins to use `pulumi up` itself.
-MSG
-    node build/scripts/lab/offline-engine.js "$action" dev
-fi
+case "$action" in
+up)
+    pulumi up --yes --stack dev
+    pulumi stack output --json --stack dev | node build/scripts/lab/print-report.js
+    ;;
+preview)
+    pulumi preview --stack dev
+    ;;
+destroy)
+    pulumi destroy --yes --stack dev
+    pulumi stack rm --yes dev
+    ;;
+esac

@@ -1,0 +1,66 @@
+// The main command as a newcomer runs it: `npm run dev` on a fresh state (pulumi up of the dev
+// stack, then the report from `pulumi stack output`), a second run that changes nothing, a
+// revocation that touches only the gateway, and `npm run dev -- destroy` that leaves nothing
+// behind; the work tree's git status is the same before and after.
+import test from "ava";
+import { execFileSync, spawnSync } from "child_process";
+import { existsSync, readFileSync } from "fs";
+import { join } from "path";
+
+const ROOT = join(__dirname, "..", "..", "..");
+const LAB_ROOT = "/var/lib/zerotrust-lab/dev";
+const DEV_STATE = join(ROOT, ".pulumi", ".pulumi", "stacks", "zerotrust", "dev.json");
+
+function npmRunDev(...args: string[]): string {
+    const r = spawnSync("npm", ["run", "--silent", "dev", ...(args.length ? ["--", ...args] : [])], { cwd: ROOT, encoding: "utf8", timeout: 900_000 });
+    if (r.status !== 0) throw new Error(`npm run dev ${args.join(" ")} exited ${r.status}:\n${r.stdout}\n${r.stderr}`);
+    return r.stdout;
+}
+
+/** The engine's closing summary, e.g. ["1 updated", "88 unchanged"]. */
+function summaryOf(upOutput: string): string[] {
+    const block = /^Resources:\n((?:\s+.+\n)+)/m.exec(upOutput);
+    if (!block) throw new Error(`no "Resources:" summary in:\n${upOutput}`);
+    return block[1].trim().split("\n").map((l) => l.trim()).filter((l) => /^\d+ /.test(l));
+}
+
+const gitStatus = () => execFileSync("git", ["status", "--porcelain", "--untracked-files=all"], { cwd: ROOT, encoding: "utf8" });
+const namespaces = () => execFileSync("ip", ["netns", "list"], { encoding: "utf8" }).split("\n").filter((l) => l.startsWith("zt-dev-"));
+
+test.serial("npm run dev: up on a fresh state, a no-op second run, a revocation that touches only the gateway, a clean destroy", async (t) => {
+    if (existsSync(DEV_STATE) || namespaces().length > 0) {
+        t.fail("the dev stack is already deployed on this machine: run `npm run dev -- destroy` first (this test deploys and destroys it)");
+        return;
+    }
+    const statusBefore = gitStatus();
+    t.teardown(() => { if (existsSync(DEV_STATE)) spawnSync("npm", ["run", "--silent", "dev", "--", "destroy"], { cwd: ROOT, stdio: "ignore" }); });
+
+    const first = npmRunDev();
+    t.regex(first, /Resources:\n\s+\+ \d+ created/);
+    t.regex(first, /^ {2}gateway +zt-dev-gateway +10\.213\.7\.\d+ +10\.77\.0\.\d+$/m, "hosts with their namespaces and addresses");
+    t.regex(first, /gateway's clients \(HTTPS, by certificate\): alice, bob/);
+    t.regex(first, /measured access over the mesh/);
+    t.regex(first, /^ {2}app-1 +-> db:5432$/m, "app-1 reaches the database and nothing else");
+    t.regex(first, /every probe filtered/);
+    t.log(first.split("\n").filter((l) => /Resources:|created|Duration|->/.test(l)).join("\n"));
+
+    const second = npmRunDev();
+    t.deepEqual(summaryOf(second), [`${/(\d+) created/.exec(first)![1]} unchanged`], "a second run changes nothing");
+
+    execFileSync("pulumi", ["config", "set", "--path", "zerotrust:revokedClients[0]", "bob", "--stack", "dev"],
+        { cwd: ROOT, env: { ...process.env, PULUMI_BACKEND_URL: `file://${join(ROOT, ".pulumi")}`, PULUMI_CONFIG_PASSPHRASE_FILE: join(ROOT, ".pulumi", "dev-passphrase") } });
+    const preview = npmRunDev("preview");
+    t.regex(preview, /~ +command:local:Command +gateway-gateway +update/);
+    const revoked = npmRunDev();
+    t.is(summaryOf(revoked)[0], "~ 1 updated", revoked);
+    t.regex(revoked, /gateway-gateway +updated/);
+
+    const sshdPids = namespaces().map((n) => Number(readFileSync(join(LAB_ROOT, n.replace("zt-dev-", ""), "sshd.pid"), "utf8")));
+    npmRunDev("destroy");
+    t.deepEqual(namespaces(), []);
+    t.notRegex(execFileSync("ip", ["-o", "link"], { encoding: "utf8" }), /ztbr-dev|zt-dev-op/);
+    t.false(existsSync(LAB_ROOT), `${LAB_ROOT} is removed`);
+    t.false(existsSync(DEV_STATE), "the stack is removed");
+    for (const pid of sshdPids) t.false(existsSync(`/proc/${pid}`), `sshd ${pid} is gone`);
+    t.is(gitStatus(), statusBefore, "running the main job leaves the work tree as it was");
+});
