@@ -1,0 +1,192 @@
+// The library as its users get it: `npm pack`, installed from the tarball into a Pulumi program of
+// its own (TypeScript, run by the nodejs language host), deployed onto lab hosts with the real CLI,
+// checked on the hosts and destroyed.
+import test from "ava";
+import { execFile } from "child_process";
+import { randomBytes } from "crypto";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "fs";
+import { tmpdir } from "os";
+import { dirname, join } from "path";
+import { promisify } from "util";
+
+const ROOT = join(__dirname, "..", "..", "..");
+const LAB = "pkg";
+const NODES = ["web", "db"];
+const IP = "/usr/sbin/ip";
+
+const work = mkdtempSync(join(tmpdir(), "zerotrust-package-"));
+const programDir = join(work, "program");
+const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    // Like a user's shell: the node running this test first, none of this project's node_modules/.bin
+    // (it holds a JavaScript `nft`, among others).
+    PATH: [dirname(process.execPath), ...(process.env.PATH ?? "").split(":").filter((p) => !p.endsWith("node_modules/.bin"))].join(":"),
+    PULUMI_BACKEND_URL: `file://${join(work, "state")}`,
+    PULUMI_CONFIG_PASSPHRASE: randomBytes(24).toString("base64"),
+    PULUMI_SKIP_UPDATE_CHECK: "true",
+};
+const timings: Record<string, string> = {};
+let tarball = "";
+let stackCreated = false;
+let destroyed = false;
+
+async function run(cmd: string, args: string[], cwd = programDir, extraEnv: NodeJS.ProcessEnv = {}): Promise<string> {
+    try {
+        return (await promisify(execFile)(cmd, args, { cwd, env: { ...env, ...extraEnv }, encoding: "utf8", maxBuffer: 64 << 20 })).stdout;
+    } catch (e) {
+        // pulumi writes its diagnostics to stdout: keep both streams.
+        const { stdout, stderr } = e as { stdout?: string; stderr?: string };
+        throw new Error(`${cmd} ${args.join(" ")} failed:\n${stdout ?? ""}\n${stderr ?? ""}`);
+    }
+}
+
+async function timed<T>(step: string, fn: () => Promise<T>): Promise<T> {
+    const started = Date.now();
+    const result = await fn();
+    timings[step] = `${((Date.now() - started) / 1000).toFixed(1)} s`;
+    return result;
+}
+
+const pulumi = (...args: string[]) => run("pulumi", [...args, "--non-interactive", "--color", "never"]);
+
+function filesUnder(dir: string): string[] {
+    return readdirSync(dir, { recursive: true, withFileTypes: true }).filter((d) => d.isFile())
+        .map((d) => join(d.parentPath, d.name).slice(ROOT.length + 1));
+}
+
+async function cleanupLeftovers(): Promise<void> {
+    const quiet = (cmd: string, args: string[], extraEnv?: NodeJS.ProcessEnv) => run(cmd, args, ROOT, extraEnv).catch(() => undefined);
+    // host.sh also ends the namespace's processes (sshd, wireguard-go), which `ip netns del` would leave running.
+    for (const host of NODES) {
+        await quiet("bash", ["components/hosts/lab/host.sh", "delete"],
+            { ZT_NS: `zt-${LAB}-${host}`, ZT_ROOT: `/var/lib/zerotrust-lab/${LAB}/${host}`, ZT_VETH: "unused" });
+    }
+    for (const link of [`zt-${LAB}-op`, `ztbr-${LAB}`]) await quiet(IP, ["link", "del", link]);
+    rmSync(`/var/lib/zerotrust-lab/${LAB}`, { recursive: true, force: true });
+}
+
+test.before(async () => {
+    await run("pulumi", ["version"], ROOT).catch(() => {
+        throw new Error("pulumi is not on PATH: run `. scripts/pulumi-env.sh` after scripts/setup-pulumi.sh");
+    });
+    if (!existsSync(join(ROOT, "build", "components", "index.js"))) throw new Error("build the package first: tsc -p .");
+    mkdirSync(join(work, "state"));
+    await cleanupLeftovers(); // a run killed half-way must not break this one
+});
+
+test.after.always(async (t) => {
+    if (stackCreated && !destroyed) await pulumi("destroy", "--yes").catch((e) => t.log(String(e)));
+    await cleanupLeftovers();
+    rmSync(work, { recursive: true, force: true });
+    t.log(`timings: ${JSON.stringify(timings)}`);
+});
+
+test.serial("npm pack ships the compiled library and its host scripts, nothing else", async (t) => {
+    const packDir = join(work, "pack");
+    mkdirSync(packDir);
+    const [packed] = JSON.parse(await run("npm", ["pack", "--json", "--pack-destination", packDir], ROOT));
+    tarball = join(packDir, packed.filename);
+    const files = (await run("tar", ["-tzf", tarball], ROOT)).trim().split("\n").map((f) => f.replace(/^package\//, ""));
+    t.log(`${packed.filename}: ${files.length} files, ${packed.size} bytes (${packed.unpackedSize} unpacked)`);
+
+    t.deepEqual(files.filter((f) => /^(build\/)?(test|stacks|scripts|\.ci)\//.test(f) || f.endsWith(".map") || /(?<!\.d)\.ts$/.test(f)), []);
+    const sources = filesUnder(join(ROOT, "components"));
+    const expected = [
+        ...sources.filter((f) => !f.endsWith(".ts")),
+        ...sources.filter((f) => f.endsWith(".ts")).flatMap((f) => [`build/${f.replace(/\.ts$/, ".js")}`, `build/${f.replace(/\.ts$/, ".d.ts")}`]),
+        "package.json", "README.md",
+    ];
+    // Exactly these: no stale output of a removed source, no script left behind.
+    t.deepEqual([...files].sort(), expected.sort());
+});
+
+test.serial("a Pulumi program of its own installs the tarball with the peer SDKs", async (t) => {
+    t.truthy(tarball, "needs the tarball");
+    mkdirSync(programDir);
+    writeFileSync(join(programDir, "Pulumi.yaml"), "name: zerotrust-package\nruntime: nodejs\nmain: index.ts\n");
+    writeFileSync(join(programDir, "package.json"), JSON.stringify({
+        name: "zerotrust-package",
+        private: true,
+        dependencies: {
+            "@zerotrust/components": `file:${tarball}`,
+            "@pulumi/pulumi": "3.259.0",
+            "@pulumi/command": "1.2.1",
+            "@pulumi/tls": "5.5.1",
+            "@pulumi/random": "4.21.1",
+        },
+        // The language host compiles index.ts with the program's TypeScript; the SDK's vendored 3.8
+        // rejects this tsconfig (target es2022). Its vendored ts-node 7 works with TypeScript 5.
+        devDependencies: { "typescript": "5.9.3", "@types/node": "22.20.5" },
+    }, null, 2));
+    writeFileSync(join(programDir, "tsconfig.json"), JSON.stringify({
+        compilerOptions: { strict: true, target: "es2022", module: "commonjs", moduleResolution: "node", outDir: "bin" },
+        files: ["index.ts"],
+    }, null, 2));
+    writeFileSync(join(programDir, "index.ts"), PROGRAM);
+    await timed("npm install", () => run("npm", ["install", "--no-audit", "--no-fund", "--prefer-offline"]));
+    // One copy of each SDK: the library uses the program's, not copies of its own.
+    t.false(existsSync(join(programDir, "node_modules", "@zerotrust", "components", "node_modules", "@pulumi")));
+});
+
+test.serial("pulumi preview plans the lab, the mesh, the CA and the nodes", async (t) => {
+    await pulumi("stack", "init", "t");
+    stackCreated = true;
+    const plan = JSON.parse(await timed("preview", () => pulumi("preview", "--json")));
+    const types = new Set<string>(plan.steps.map((s: { newState: { type: string } }) => s.newState.type));
+    t.deepEqual(Object.keys(plan.changeSummary), ["create"]);
+    for (const type of ["zerotrust:lab:LabNetwork", "zerotrust:lab:LabHost", "zerotrust:lab:LabOperator", "zerotrust:index:InternalCA", "zerotrust:index:ZeroTrustNode"]) {
+        t.true(types.has(type), `${type} is planned`);
+    }
+});
+
+test.serial("pulumi up deploys; the nodes reach each other over the mesh; a second preview changes nothing", async (t) => {
+    await timed("up", () => pulumi("up", "--yes"));
+    const out = JSON.parse(await pulumi("stack", "output", "--json"));
+    t.deepEqual(out.managedVia, NODES.map((n) => out.meshAddresses[n]), "the deployer manages both nodes over the mesh");
+    t.regex(out.certificate, /^-----BEGIN CERTIFICATE-----/);
+    const ping = await run(IP, ["netns", "exec", `zt-${LAB}-web`, "ping", "-c", "3", "-W", "2", out.meshAddresses.db], ROOT);
+    t.regex(ping, / 0% packet loss/);
+    await timed("preview (no changes)", () => pulumi("preview", "--expect-no-changes"));
+});
+
+test.serial("pulumi destroy leaves no namespace and no lab interface", async (t) => {
+    await timed("destroy", () => pulumi("destroy", "--yes"));
+    destroyed = true;
+    t.notRegex(await run(IP, ["netns", "list"], ROOT), new RegExp(`zt-${LAB}-`));
+    t.notRegex(await run(IP, ["-o", "link", "show"], ROOT), new RegExp(`ztbr-${LAB}|zt-${LAB}-op`));
+});
+
+// The user's program: two lab hosts, a mesh with this machine as operator peer, a CA and its certificate.
+const PROGRAM = `import * as tls from "@pulumi/tls";
+import { InternalCA, LabHost, LabNetwork, LabOperator, MeshNetwork, ZeroTrustNode } from "@zerotrust/components";
+
+const names = ${JSON.stringify(NODES)};
+const lab = new LabNetwork("${LAB}", { subnet: "10.213.30.0/24", alsoUnrouted: ["10.213.31.0/24"] });
+const deployKey = new tls.PrivateKey("deploy-key", { algorithm: "ED25519" });
+const hosts = names.map((name, i) => new LabHost(name, { network: lab, address: lab.addressFor(i), authorizedKey: deployKey.publicKeyOpenssh }));
+
+const mesh = new MeshNetwork("${LAB}", {
+    cidr: "10.213.31.0/24",
+    nodes: hosts.map((h, i) => ({ name: names[i], endpoint: \`\${h.address}:51820\` })),
+    operators: [{ name: "ops", tags: ["admin"] }],
+    rules: [
+        { from: "tag:admin", to: "*", ports: ["tcp/22"] },
+        { from: "web", to: "db", ports: ["tcp/5432"] },
+    ],
+});
+const operator = new LabOperator("operator", { network: lab, mesh, member: "ops" });
+
+const ca = new InternalCA("${LAB}");
+const cert = ca.issueServerCertificate("db", { dnsNames: ["db.${LAB}.internal"] });
+
+const nodes = hosts.map((h, i) => new ZeroTrustNode(names[i], {
+    mesh,
+    connection: { ...h.connection, privateKey: deployKey.privateKeyOpenssh },
+    sshOverMeshOnly: true,
+    bootstrapSshSources: [lab.gatewayAddress],
+}, { dependsOn: [operator.tunnel] }));
+
+export const meshAddresses = mesh.addresses;
+export const managedVia = nodes.map((n) => n.managementHost);
+export const certificate = cert.certPem;
+`;
