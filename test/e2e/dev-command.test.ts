@@ -6,6 +6,7 @@ import test from "ava";
 import { execFileSync, spawnSync } from "child_process";
 import { existsSync, readFileSync } from "fs";
 import { join } from "path";
+import { stillRunning } from "../helpers/processes";
 
 const ROOT = join(__dirname, "..", "..", "..");
 const LAB_ROOT = "/var/lib/zerotrust-lab/dev";
@@ -17,15 +18,15 @@ function npmRunDev(...args: string[]): string {
     return r.stdout;
 }
 
-/** The engine's closing summary, e.g. ["1 updated", "88 unchanged"]. */
+/** The engine's closing summary (the last one: `up` prints the preview's first), e.g. ["~ 1 updated", "88 unchanged"]. */
 function summaryOf(upOutput: string): string[] {
-    const block = /^Resources:\n((?:\s+.+\n)+)/m.exec(upOutput);
-    if (!block) throw new Error(`no "Resources:" summary in:\n${upOutput}`);
-    return block[1].trim().split("\n").map((l) => l.trim()).filter((l) => /^\d+ /.test(l));
+    const blocks = [...upOutput.matchAll(/^Resources:\n((?:[ \t]+.+\n)+)/gm)];
+    if (blocks.length === 0) throw new Error(`no "Resources:" summary in:\n${upOutput}`);
+    return blocks[blocks.length - 1][1].trim().split("\n").map((l) => l.trim());
 }
 
 const gitStatus = () => execFileSync("git", ["status", "--porcelain", "--untracked-files=all"], { cwd: ROOT, encoding: "utf8" });
-const namespaces = () => execFileSync("ip", ["netns", "list"], { encoding: "utf8" }).split("\n").filter((l) => l.startsWith("zt-dev-"));
+const namespaces = () => execFileSync("ip", ["netns", "list"], { encoding: "utf8" }).split("\n").map((l) => l.split(" ")[0]).filter((n) => n.startsWith("zt-dev-"));
 
 test.serial("npm run dev: up on a fresh state, a no-op second run, a revocation that touches only the gateway, a clean destroy", async (t) => {
     if (existsSync(DEV_STATE) || namespaces().length > 0) {
@@ -36,16 +37,17 @@ test.serial("npm run dev: up on a fresh state, a no-op second run, a revocation 
     t.teardown(() => { if (existsSync(DEV_STATE)) spawnSync("npm", ["run", "--silent", "dev", "--", "destroy"], { cwd: ROOT, stdio: "ignore" }); });
 
     const first = npmRunDev();
-    t.regex(first, /Resources:\n\s+\+ \d+ created/);
+    const created = /^\+ (\d+) created$/.exec(summaryOf(first)[0]);
+    t.truthy(created, summaryOf(first).join(", "));
     t.regex(first, /^ {2}gateway +zt-dev-gateway +10\.213\.7\.\d+ +10\.77\.0\.\d+$/m, "hosts with their namespaces and addresses");
     t.regex(first, /gateway's clients \(HTTPS, by certificate\): alice, bob/);
     t.regex(first, /measured access over the mesh/);
     t.regex(first, /^ {2}app-1 +-> db:5432$/m, "app-1 reaches the database and nothing else");
     t.regex(first, /every probe filtered/);
-    t.log(first.split("\n").filter((l) => /Resources:|created|Duration|->/.test(l)).join("\n"));
+    t.log(first.slice(first.indexOf("Resources:")));
 
     const second = npmRunDev();
-    t.deepEqual(summaryOf(second), [`${/(\d+) created/.exec(first)![1]} unchanged`], "a second run changes nothing");
+    t.deepEqual(summaryOf(second), [`${created![1]} unchanged`], "a second run changes nothing");
 
     execFileSync("pulumi", ["config", "set", "--path", "zerotrust:revokedClients[0]", "bob", "--stack", "dev"],
         { cwd: ROOT, env: { ...process.env, PULUMI_BACKEND_URL: `file://${join(ROOT, ".pulumi")}`, PULUMI_CONFIG_PASSPHRASE_FILE: join(ROOT, ".pulumi", "dev-passphrase") } });
@@ -61,6 +63,6 @@ test.serial("npm run dev: up on a fresh state, a no-op second run, a revocation 
     t.notRegex(execFileSync("ip", ["-o", "link"], { encoding: "utf8" }), /ztbr-dev|zt-dev-op/);
     t.false(existsSync(LAB_ROOT), `${LAB_ROOT} is removed`);
     t.false(existsSync(DEV_STATE), "the stack is removed");
-    for (const pid of sshdPids) t.false(existsSync(`/proc/${pid}`), `sshd ${pid} is gone`);
+    for (const pid of sshdPids) t.false(await stillRunning(pid), `sshd ${pid} is gone`);
     t.is(gitStatus(), statusBefore, "running the main job leaves the work tree as it was");
 });

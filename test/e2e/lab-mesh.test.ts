@@ -13,6 +13,7 @@ import { LabNode, measureMatrix, startListeners } from "../../scripts/lab/report
 import { StackSettings, zeroTrustStack } from "../../stacks/program";
 import { SEED_NODES, SEED_OPERATOR, SEED_PROBE_PORTS, SEED_RULES, seedPolicyMembers } from "../../stacks/seed-scenario";
 import { EngineStack, UpResult } from "../helpers/engine";
+import { stillRunning } from "../helpers/processes";
 import { curl, expiredCertificate, foreignCertificate, privateDir, tlsRequest, writePrivate } from "./gateway-clients";
 
 const LAB = "e2e";
@@ -59,17 +60,6 @@ const underlayOf = (host: string): string => out.hosts[host].underlay;
 const meshOf = (host: string): string => out.hosts[host].mesh;
 const fromHere = { labInterfaces: LAB_INTERFACES };
 const sshAnswers = (address: string) => probe(fromHere, [`${address}:22`])[`${address}:22`] === "open";
-
-/** True while the process exists and is not a zombie; waits up to 5 s for it to go. */
-async function stillRunning(pid: number): Promise<boolean> {
-    for (let i = 0; i < 50; i++) {
-        let stat = "";
-        try { stat = readFileSync(`/proc/${pid}/stat`, "utf8"); } catch { return false; }
-        if (/^\d+ \(.*\) Z/.test(stat)) return false;
-        await new Promise((r) => setTimeout(r, 100));
-    }
-    return true;
-}
 
 /** Removes by name whatever a run killed half-way left behind (never by a broad pattern). */
 function cleanupLeftovers(): void {
