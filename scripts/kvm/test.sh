@@ -6,5 +6,6 @@ cd "$(dirname "$0")/../.."
 bash scripts/setup.sh
 bash scripts/kvm/setup.sh
 bash scripts/kvm/build-image.sh >/dev/null
+. scripts/pulumi-env.sh
 export PATH="$PWD/node_modules/.bin:$PATH"
 exec ava --config scripts/kvm/ava.config.cjs "$@"
