@@ -6,8 +6,9 @@ cd "$(dirname "$0")/.."
 
 step() { printf '==> %s\n' "$*"; }
 
-# Debian packages the lab hosts and the real-tool tests need.
-DEB_PACKAGES=(wireguard-tools wireguard-go nftables nginx openssh-server openssh-client iproute2 iputils-ping openssl curl util-linux procps)
+# Debian packages the lab hosts and the real-tool tests need, and the scanners an auditor brings.
+DEB_PACKAGES=(wireguard-tools wireguard-go nftables nginx openssh-server openssh-client iproute2 iputils-ping openssl curl util-linux procps
+             ssh-audit nmap testssl.sh)
 missing=()
 for p in "${DEB_PACKAGES[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")

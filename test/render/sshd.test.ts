@@ -1,11 +1,13 @@
 // The rendered sshd settings, checked by the real `sshd -t` in front of a full config.
 import test from "ava";
+import { spawn } from "child_process";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "fs";
 import { tmpdir } from "os";
 import { join } from "path";
 import { renderSshdConfig } from "../../components/render/sshd";
 import { assetPath } from "../../components/assets";
 import { inNamespace, run, scratchNamespace } from "../helpers/netns";
+import { SSH_AUDIT_ACCEPTED_WARNINGS, sshAudit } from "../helpers/scanners";
 
 function sshdTest(t: any, settings: string): string {
     mkdirSync("/run/sshd", { recursive: true, mode: 0o755 }); // sshd's privilege separation directory
@@ -26,6 +28,31 @@ test("sshd accepts the settings and applies them", (t) => {
     t.regex(effective, /^allowusers deploy$/m);
     t.regex(effective, /^authenticationmethods publickey$/m);
     t.notRegex(effective, /^listenaddress 10\./m);
+    t.regex(effective, /^kexalgorithms sntrup761x25519-sha512@openssh.com,curve25519-sha256,curve25519-sha256@libssh.org$/m);
+    t.regex(effective, /^macs hmac-sha2-512-etm@openssh.com,hmac-sha2-256-etm@openssh.com,umac-128-etm@openssh.com$/m);
+});
+
+test("ssh-audit finds no failure in sshd with the rendered settings, and no warning but the two it raises for what it does not know", (t) => {
+    const ns = scratchNamespace(t);
+    const dir = mkdtempSync(join(tmpdir(), "zt-sshd-"));
+    t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+    // The host keys Debian makes, so that the rendered HostKeyAlgorithms do the choosing.
+    for (const [type, bits] of [["ed25519", ""], ["ecdsa", "256"], ["rsa", "3072"]]) {
+        run("ssh-keygen", ["-q", "-t", type, ...(bits ? ["-b", bits] : []), "-N", "", "-f", join(dir, `host_${type}`)]);
+    }
+    writeFileSync(join(dir, "zerotrust.conf"), renderSshdConfig({ allowUsers: ["root"], permitRootLogin: "prohibit-password" }));
+    writeFileSync(join(dir, "sshd_config"), [`Include ${join(dir, "zerotrust.conf")}`,
+        ...["ed25519", "ecdsa", "rsa"].map((k) => `HostKey ${join(dir, `host_${k}`)}`), "PidFile none", "ListenAddress 127.0.0.1", ""].join("\n"));
+    mkdirSync("/run/sshd", { recursive: true, mode: 0o755 });
+    const sshd = spawn("ip", ["netns", "exec", ns, "/usr/sbin/sshd", "-D", "-e", "-f", join(dir, "sshd_config")], { stdio: "ignore" });
+    t.teardown(() => { sshd.kill(); });
+    inNamespace(ns, "bash", ["-c", "until (exec 3<>/dev/tcp/127.0.0.1/22) 2>/dev/null; do sleep 0.05; done"]);
+
+    const verdict = sshAudit("127.0.0.1", 22, ["ip", "netns", "exec", ns]);
+    t.deepEqual(verdict.failures, [], verdict.output);
+    t.deepEqual(verdict.warnings.sort(), [...SSH_AUDIT_ACCEPTED_WARNINGS].sort(), verdict.output);
+    t.regex(verdict.output, /^\(key\) ssh-ed25519 /m);
+    t.notRegex(verdict.output, /^\(key\) ecdsa/m, "the ECDSA host key is not offered");
 });
 
 test("sshd -t refuses a config with a broken line (the check can fail)", (t) => {
