@@ -171,14 +171,34 @@ export function checkUserName(field: string, value: unknown): string {
     return s;
 }
 
-const OPENSSH_PUBLIC = /^(ssh-ed25519|ecdsa-sha2-nistp256|ssh-rsa) [A-Za-z0-9+/=]+( [A-Za-z0-9@._-]*)?$/;
+const OPENSSH_PUBLIC = /^(ssh-ed25519|ecdsa-sha2-nistp256|ssh-rsa) ([A-Za-z0-9+/=]+)( [A-Za-z0-9@._-]*)?$/;
 
-/** An OpenSSH public key line ("ssh-ed25519 AAAA... comment"); returned trimmed. */
+/** The key type a public key blob declares in its first field (RFC 4253 string), or undefined. */
+function blobKeyType(base64: string): string | undefined {
+    const blob = Buffer.from(base64, "base64");
+    if (blob.length < 4) return undefined;
+    const length = blob.readUInt32BE(0);
+    return blob.length >= 4 + length ? blob.subarray(4, 4 + length).toString("latin1") : undefined;
+}
+
+/** An OpenSSH public key line ("ssh-ed25519 AAAA... comment"), whose blob is of its stated type; returned trimmed. */
 export function checkOpenSshPublicKey(field: string, value: unknown): string {
-    if (typeof value !== "string" || !OPENSSH_PUBLIC.test(value.trim())) {
+    const m = typeof value === "string" ? OPENSSH_PUBLIC.exec(value.trim()) : null;
+    if (!m || blobKeyType(m[2]) !== m[1]) {
         throw new ValidationError(field, value, "expected an OpenSSH public key (\"ssh-ed25519 AAAA...\"), as in the host's /etc/ssh/ssh_host_ed25519_key.pub");
     }
-    return value.trim();
+    return m[0];
+}
+
+const PRIVATE_KEY = /^-----BEGIN ([A-Z]+ )?PRIVATE KEY-----\r?\n[A-Za-z0-9+/=\r\n-]+-----END ([A-Z]+ )?PRIVATE KEY-----\s*$/;
+
+/** An OpenSSH or PEM private key. The message never shows the value: it is a secret. */
+export function checkPrivateKey(field: string, value: unknown): string {
+    if (typeof value !== "string" || !PRIVATE_KEY.test(value.trim())) {
+        throw new ValidationError(field, "(a secret, not shown)",
+            "expected an OpenSSH or PEM private key (\"-----BEGIN OPENSSH PRIVATE KEY-----\" ...), as ssh-keygen writes it");
+    }
+    return value;
 }
 
 /**

@@ -7,7 +7,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { existsSync } from "fs";
 import { join } from "path";
 import { firewallSpecFor } from "./enforcement";
-import { HostConnection } from "./hosts/connection";
+import { HostConnection, checkConnection, checkPinnedHostKey } from "./hosts/connection";
 import { MeshNetwork } from "./mesh-network";
 import { CompiledPolicy } from "./policy";
 import { renderFirewall } from "./render/nftables";
@@ -15,7 +15,7 @@ import { renderSshdConfig } from "./render/sshd";
 import { DriverRequest } from "./remote/driver";
 import { Concern } from "./remote/script";
 import { SshTarget } from "./remote/ssh";
-import { ValidationError, checkIPv4, checkPort, checkPositiveInt, checkUserName, parseCidr } from "./validate";
+import { ValidationError, checkHost, checkIPv4, checkPort, checkPositiveInt, parseCidr } from "./validate";
 
 export interface ZeroTrustNodeArgs {
     /** The mesh this node belongs to. */
@@ -88,7 +88,8 @@ export class ZeroTrustNode extends pulumi.ComponentResource {
         if (forwardPolicy !== "drop" && forwardPolicy !== "accept") {
             throw new ValidationError("forwardPolicy", forwardPolicy, "use \"drop\" or \"accept\"");
         }
-        const user = checkUserName("connection.user", args.connection.user ?? "root");
+        checkConnection("connection", args.connection);
+        const user = args.connection.user ?? "root";
         const publicTcpPorts = (args.publicTcpPorts ?? []).map((p, i) => checkPort(`publicTcpPorts[${i}]`, p));
         super("zerotrust:index:ZeroTrustNode", name, {}, opts);
         this.member = member;
@@ -113,7 +114,10 @@ export class ZeroTrustNode extends pulumi.ComponentResource {
 
         this.managementHost = meshOnly ? pulumi.output(planned.address) : pulumi.output(args.connection.host);
         const connection = pulumi.all([this.managementHost, args.connection.privateKey, args.connection.hostKey]).apply(([host, privateKey, hostKey]) => ({
-            host, port: args.connection.port ?? SSH_PORT, user, privateKey, hostKey, onlyVia: args.connection.onlyVia,
+            // Outputs are checked here, once known: they reach ssh's command line and known_hosts file.
+            host: checkHost("connection.host", host), port: args.connection.port ?? SSH_PORT, user,
+            privateKey, hostKey: checkPinnedHostKey("connection.hostKey", hostKey),
+            onlyVia: args.connection.onlyVia,
         }));
 
         this.connection = connection;

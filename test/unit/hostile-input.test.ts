@@ -7,6 +7,9 @@ const recorded = installMocks();
 import { InternalCA } from "../../components/internal-ca";
 import { MeshNetwork, MeshNetworkArgs } from "../../components/mesh-network";
 import { renderSshdConfig } from "../../components/render/sshd";
+import { HostConnection } from "../../components/hosts/connection";
+import { ZeroTrustNode } from "../../components/zero-trust-node";
+import { sshKeyPair } from "../helpers/ssh-keys";
 
 const HOSTILE: string[] = [
     "db; rm -rf /", "db && reboot", "$(reboot)", "`id`", "db|nc", "a\nPostUp = curl evil", "a\rb", "a\u0000b",
@@ -71,6 +74,47 @@ test("hostile sshd user names are refused", (t) => {
     for (const value of HOSTILE) {
         t.throws(() => renderSshdConfig({ allowUsers: [value], permitRootLogin: "no" }), { message: /allowUsers\[0\]/ }, JSON.stringify(value));
     }
+});
+
+const KEYS = sshKeyPair();
+const plainConnection = (): HostConnection => ({ host: "203.0.113.13", privateKey: KEYS.privateKey, hostKey: KEYS.publicKey });
+
+const CONNECTION_FIELDS: [field: RegExp, apply: (c: HostConnection, v: string) => void][] = [
+    [/connection\.host/, (c, v) => { c.host = v; }],
+    [/connection\.user/, (c, v) => { c.user = v; }],
+    [/connection\.hostKey/, (c, v) => { c.hostKey = `ssh-ed25519 ${v}`; }],
+    [/connection\.privateKey/, (c, v) => { c.privateKey = v; }],
+    [/connection\.onlyVia\[0\]/, (c, v) => { c.onlyVia = [v]; }],
+];
+
+test("every hostile value in a plain connection object is refused by ZeroTrustNode itself, before any resource exists", (t) => {
+    const mesh = new MeshNetwork("conn", baseArgs());
+    t.notThrows(() => new ZeroTrustNode("db", { mesh, connection: plainConnection(), bootstrapSshSources: ["198.51.100.4"] }), "the plain base connection");
+    let n = 0;
+    for (const [field, mutate] of CONNECTION_FIELDS) {
+        for (const value of HOSTILE) {
+            const connection = plainConnection();
+            mutate(connection, value);
+            const before = recorded.length;
+            const err = t.throws(() => new ZeroTrustNode(`db-${n++}`, { mesh, member: "db", connection, bootstrapSshSources: ["198.51.100.4"] }),
+                undefined, `${field} <- ${JSON.stringify(value)}`);
+            t.regex(err?.message ?? "", field, `${field} <- ${JSON.stringify(value)}: ${err?.message}`);
+            t.is(recorded.length, before, `a resource was registered for ${field} <- ${JSON.stringify(value)}`);
+        }
+    }
+    t.throws(() => new ZeroTrustNode("db-port", { mesh, member: "db", connection: { ...plainConnection(), port: 70000 }, bootstrapSshSources: ["198.51.100.4"] }),
+        { message: /connection\.port/ });
+});
+
+test("a pinned host key of a type the hardened sshd no longer offers is refused with the fix; a private key is never shown", (t) => {
+    const mesh = new MeshNetwork("conn-keys", baseArgs());
+    const ecdsa = "ecdsa-sha2-nistp256 AAAAE2VjZHNhLXNoYTItbmlzdHAyNTYAAAAIbmlzdHAyNTYAAABBBEmKSENjQEezOmxkZMy7opKgwFB9nkt5YRrYMjNuG5N87uRgg6CLrbo5wAdT/y6v0mKV0U2w0WZ2YB/++Tpockg=";
+    t.throws(() => new ZeroTrustNode("db-ecdsa", { mesh, member: "db", connection: { ...plainConnection(), hostKey: ecdsa }, bootstrapSshSources: ["198.51.100.4"] }),
+        { message: /connection\.hostKey: .* offer only ssh-ed25519 and ssh-rsa host keys.*ssh-keyscan -t ed25519/ });
+    const secretLooking = "not a key but a secret s3cr3t";
+    const err = t.throws(() => new ZeroTrustNode("db-pk", { mesh, member: "db", connection: { ...plainConnection(), privateKey: secretLooking }, bootstrapSshSources: ["198.51.100.4"] }));
+    t.regex(err!.message, /connection\.privateKey: "\(a secret, not shown\)" is not valid/);
+    t.false(err!.message.includes("s3cr3t"));
 });
 
 test("the error names the field, shows the value escaped and says the rule", (t) => {

@@ -2,12 +2,16 @@
 import test from "ava";
 import { spawnSync } from "child_process";
 import { installMocks, plain, resolve } from "../helpers/mocks";
+import { sshKeyPair } from "../helpers/ssh-keys";
 
 const recorded = installMocks();
 import { InternalCA } from "../../components/internal-ca";
 import { MeshNetwork } from "../../components/mesh-network";
 import { MtlsGateway, MtlsGatewayArgs } from "../../components/mtls-gateway";
 import { ZeroTrustNode } from "../../components/zero-trust-node";
+
+/** The deployer's key and the gateway host's pinned key (the same pair will do: nothing connects). */
+const KEYS = sshKeyPair();
 
 function world(name: string, publicTcpPorts: number[], clientRules = [{ from: "tag:staff", to: "gw", ports: ["tcp/443"] }]) {
     const mesh = new MeshNetwork(name, {
@@ -17,7 +21,7 @@ function world(name: string, publicTcpPorts: number[], clientRules = [{ from: "t
         clients: [{ name: "alice", tags: ["staff"] }, { name: "bob", tags: ["staff"] }, { name: "carol" }],
         rules: [{ from: "gw", to: "app", ports: ["tcp/8080"] }, ...clientRules],
     });
-    const connection = { host: "198.51.100.1", privateKey: "unused", hostKey: "ssh-ed25519 AAAA" };
+    const connection = { host: "198.51.100.1", privateKey: KEYS.privateKey, hostKey: KEYS.publicKey };
     const node = new ZeroTrustNode(`${name}-gw`, { mesh, member: "gw", connection, bootstrapSshSources: ["198.51.100.250"], publicTcpPorts });
     const ca = new InternalCA(`${name}ca`, { intermediate: true });
     return { mesh, node, ca };
