@@ -40,8 +40,13 @@ export interface CertificateArgs {
     rsaBits?: number;
 }
 
-const SERVER_USES = ["digital_signature", "key_encipherment", "server_auth"];
-const CLIENT_USES = ["digital_signature", "key_encipherment", "client_auth"];
+/**
+ * Key usages of a leaf certificate (pure). Key encipherment is what an RSA key does in RSA key
+ * transport; an ECDSA key only signs, so scanners flag the usage on one (RFC 5480 section 3).
+ */
+export function leafUses(algorithm: string, purpose: "server_auth" | "client_auth"): string[] {
+    return ["digital_signature", ...(algorithm === "RSA" ? ["key_encipherment"] : []), purpose];
+}
 const CA_USES = ["cert_signing", "crl_signing", "digital_signature"];
 
 /** A certificate issued by an InternalCA, with its own key. */
@@ -56,7 +61,7 @@ export class IssuedCertificate extends pulumi.ComponentResource {
     readonly notAfter: pulumi.Output<string>;
     readonly commonName: string;
 
-    constructor(name: string, ca: InternalCA, args: CertificateArgs & { uses: string[] }, opts?: pulumi.ComponentResourceOptions) {
+    constructor(name: string, ca: InternalCA, args: CertificateArgs & { purpose: "server_auth" | "client_auth" }, opts?: pulumi.ComponentResourceOptions) {
         const field = (f: string) => `certificate '${name}'.${f}`;
         const commonName = checkDnValue(field("commonName"), args.commonName ?? name);
         const dnsNames = (args.dnsNames ?? []).map((d, i) => checkDnsName(field(`dnsNames[${i}]`), d, true));
@@ -82,7 +87,7 @@ export class IssuedCertificate extends pulumi.ComponentResource {
             caCertPem: ca.issuerCertPem,
             validityPeriodHours: validity,
             earlyRenewalHours: renewal,
-            allowedUses: args.uses,
+            allowedUses: leafUses(spec.algorithm, args.purpose),
         }, { parent: this });
         this.privateKeyPem = pulumi.secret(key.privateKeyPem);
         this.certPem = cert.certPem;
@@ -174,12 +179,12 @@ export class InternalCA extends pulumi.ComponentResource {
     /** A server certificate (server_auth) for TLS endpoints such as an MtlsGateway. */
     issueServerCertificate(name: string, args: CertificateArgs = {}): IssuedCertificate {
         return new IssuedCertificate(`${this.name}-${checkName("certificate name", name)}`, this,
-            { commonName: name, ...args, uses: SERVER_USES }, { parent: this });
+            { commonName: name, ...args, purpose: "server_auth" }, { parent: this });
     }
 
     /** A client certificate (client_auth): the identity a client presents to a gateway. */
     issueClientCertificate(name: string, args: CertificateArgs = {}): IssuedCertificate {
         return new IssuedCertificate(`${this.name}-${checkName("certificate name", name)}`, this,
-            { commonName: name, ...args, uses: CLIENT_USES }, { parent: this });
+            { commonName: name, ...args, purpose: "client_auth" }, { parent: this });
     }
 }

@@ -64,7 +64,18 @@ test("leaf defaults: 90 days, early renewal 30 days; expiry is an output", async
     t.true(days > 89 && days <= 90, `${days}`);
     const signed = recorded.find((r) => r.name === "life-web-cert")!;
     t.like(signed.inputs, { validityPeriodHours: 2160, earlyRenewalHours: 720 });
-    t.deepEqual(signed.inputs.allowedUses, ["digital_signature", "key_encipherment", "server_auth"]);
+    t.deepEqual(signed.inputs.allowedUses, ["digital_signature", "server_auth"]);
+});
+
+test("key usages fit the key: key encipherment only for RSA leaves, never for ECDSA ones", async (t) => {
+    const ca = new InternalCA("uses");
+    const ec = ca.issueServerCertificate("ec-web");
+    const rsa = ca.issueClientCertificate("rsa-bob", { keyAlgorithm: "RSA" });
+    const [ecPem] = await Promise.all([resolve(ec.certPem), resolve(rsa.certPem)]);
+    const usesOf = (name: string) => recorded.find((r) => r.name === name)!.inputs.allowedUses;
+    t.deepEqual(usesOf("uses-ec-web-cert"), ["digital_signature", "server_auth"]);
+    t.deepEqual(usesOf("uses-rsa-bob-cert"), ["digital_signature", "key_encipherment", "client_auth"]);
+    t.regex(text(ecPem), /X509v3 Key Usage: critical\s+Digital Signature\s*\n/);
 });
 
 test("bad CA and certificate input is refused before any resource exists", (t) => {
