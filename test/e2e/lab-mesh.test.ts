@@ -14,6 +14,8 @@ import { StackSettings, zeroTrustStack } from "../../stacks/program";
 import { SEED_NODES, SEED_OPERATOR, SEED_PROBE_PORTS, SEED_RULES, seedPolicyMembers } from "../../stacks/seed-scenario";
 import { EngineStack, UpResult } from "../helpers/engine";
 import { stillRunning } from "../helpers/processes";
+import { IP, run, scratchNamespace } from "../helpers/netns";
+import { SSH_AUDIT_ACCEPTED_WARNINGS, TestsslFinding, nmapAnswering, sshAudit, testssl } from "../helpers/scanners";
 import { curl, expiredCertificate, foreignCertificate, privateDir, tlsRequest, writePrivate } from "./gateway-clients";
 
 const LAB = "e2e";
@@ -169,6 +171,45 @@ test.serial("a second deployment changes nothing and runs no remote command; a p
     t.deepEqual(ran, []);
     t.deepEqual(changes, []);
     t.deepEqual(await engine.preview(), []);
+});
+
+/** A namespace on the lab's underlay that is no peer of the mesh: a stranger on the same network. */
+function strangerOnUnderlay(t: ExecutionContext, address: string): string[] {
+    const ns = scratchNamespace(t, "ztscan");
+    const veth = `ztsv${ns.slice(-6)}`;
+    run(IP, ["link", "add", veth, "type", "veth", "peer", "name", "eth0", "netns", ns]);
+    t.teardown(() => { spawnSync(IP, ["link", "del", veth], { stdio: "ignore" }); });
+    run(IP, ["link", "set", veth, "master", `ztbr-${LAB}`, "up"]);
+    run(IP, ["-n", ns, "addr", "add", `${address}/24`, "dev", "eth0"]);
+    run(IP, ["-n", ns, "link", "set", "eth0", "up"]);
+    return [IP, "netns", "exec", ns];
+}
+
+test.serial("the scanners an auditor brings: nmap from a stranger on the underlay, ssh-audit over the mesh, testssl on the gateway", async (t) => {
+    const underlay = SEED_NODES.map((n) => underlayOf(n.name));
+    const scan = nmapAnswering(underlay, "1-1024,5432,8080", strangerOnUnderlay(t, "10.213.8.200"));
+    t.deepEqual(scan.answering, [`${underlayOf("gateway")}:443/open`], `only the gateway's HTTPS answers a stranger; everything else is filtered\n${scan.output}`);
+
+    assertRoutedVia(meshOf("db"), LAB_INTERFACES);
+    const audit = sshAudit(meshOf("db"), 22);
+    t.deepEqual(audit.failures, [], audit.output);
+    t.deepEqual(audit.warnings.sort(), [...SSH_AUDIT_ACCEPTED_WARNINGS].sort(), audit.output);
+
+    const dir = privateDir();
+    t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+    assertRoutedVia(underlayOf("gateway"), LAB_INTERFACES);
+    const findings = testssl(`gateway.${LAB}.zerotrust.internal`, underlayOf("gateway"), writePrivate(dir, "ca.pem", out.caChainPem), join(dir, "testssl.json"));
+    const byId = (id: string) => findings.find((f) => f.id === id)?.finding ?? "(missing)";
+    t.log(`testssl: ${findings.length} findings; ${["TLS1_2", "TLS1_3", "cert_keyUsage", "cert_trust"].map((id) => `${id}: ${byId(id)}`).join("; ")}`);
+    // The one finding accepted, with its reason: the server certificate names no CRL or OCSP URL. The
+    // tls provider cannot write one, and this CA publishes nothing: its CRLs go with the deployment.
+    const accepted = (f: TestsslFinding) => f.id === "cert_revocation" && /Neither CRL nor OCSP URI provided/.test(f.finding);
+    t.deepEqual(findings.filter((f) => ["HIGH", "CRITICAL"].includes(f.severity) && !accepted(f)), [], "no other high or critical finding");
+    for (const old of ["SSLv2", "SSLv3", "TLS1", "TLS1_1", "TLS1_2"]) t.regex(byId(old), /not offered/, old);
+    t.regex(byId("TLS1_3"), /^offered/);
+    t.regex(byId("cert_keyUsage"), /Digital Signature/);
+    t.notRegex(byId("cert_keyUsage"), /Key Encipherment/, "an ECDSA key does not encipher");
+    t.regex(byId("cert_trust"), /Ok via SAN/, "trusted with the stack's CA");
 });
 
 /** Echo apps on app-1 and app-2, the CA chain and client credentials in a private directory. */

@@ -1,5 +1,6 @@
 // The scanners an auditor brings, run here against real servers, with their verdicts parsed.
 import { spawnSync } from "child_process";
+import { readFileSync } from "fs";
 
 export interface SshAuditVerdict {
     /** "(kind) algorithm" for every algorithm ssh-audit fails. */
@@ -21,3 +22,39 @@ export function sshAudit(host: string, port: number, wrap: string[] = []): SshAu
 
 /** The two warnings Debian 12's ssh-audit 2.5 raises for what it does not know; nothing else may be flagged. */
 export const SSH_AUDIT_ACCEPTED_WARNINGS = ["(kex) sntrup761x25519-sha512@openssh.com", "(kex) kex-strict-s-v00@openssh.com"];
+
+/** nmap's TCP connect scan from `wrap` (a namespace); returns "address:port/state" for every port not filtered. */
+export function nmapAnswering(targets: string[], ports: string, wrap: string[]): { answering: string[]; output: string } {
+    const cmd = [...wrap, "nmap", "-Pn", "-n", "-sT", "-T4", "--max-retries", "1", "-p", ports, "-oG", "-", ...targets];
+    const r = spawnSync(cmd[0], cmd.slice(1), { encoding: "utf8", timeout: 600_000 });
+    if (r.status !== 0) throw new Error(`nmap failed: ${r.stdout}${r.stderr}`);
+    const answering: string[] = [];
+    for (const m of r.stdout.matchAll(/^Host: (\S+) .*\tPorts: ([^\t]+)/gm)) {
+        for (const entry of m[2].split(", ")) {
+            const [port, state] = entry.split("/");
+            if (state !== "filtered") answering.push(`${m[1]}:${port}/${state}`);
+        }
+    }
+    // Hosts whose every port was filtered have no "Ports:" list; each must at least have been scanned.
+    const scanned = [...r.stdout.matchAll(/^Host: (\S+) /gm)].map((m) => m[1]);
+    if (!targets.every((t) => scanned.includes(t))) throw new Error(`nmap did not scan every target: ${r.stdout}`);
+    return { answering, output: r.stdout };
+}
+
+export interface TestsslFinding {
+    id: string;
+    severity: string;
+    finding: string;
+}
+
+/** testssl (Debian's testssl.sh 3.0.8): protocols, server defaults and vulnerabilities of `name` at `address`. */
+export function testssl(name: string, address: string, caFile: string, jsonFile: string, wrap: string[] = []): TestsslFinding[] {
+    const cmd = [...wrap, "testssl", "--quiet", "--color", "0", "--warnings", "off", "--add-ca", caFile, "--ip", address,
+        "--jsonfile", jsonFile, "-p", "-S", "-U", `${name}:443`];
+    const r = spawnSync(cmd[0], cmd.slice(1), { encoding: "utf8", timeout: 900_000 });
+    try {
+        return (JSON.parse(readFileSync(jsonFile, "utf8")) as TestsslFinding[]).map(({ id, severity, finding }) => ({ id, severity, finding }));
+    } catch {
+        throw new Error(`testssl wrote no findings (exit ${r.status}): ${r.stdout}${r.stderr}`);
+    }
+}
