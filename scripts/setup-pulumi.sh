@@ -161,7 +161,7 @@ build_plugin() {
   if [ -n "$upstream" ]; then tf_bundle="${upstream%%=*}"; tf_module="${upstream#*=}"; inputs+=("$(need_bundle "$tf_bundle")"); fi
   local hash; hash="$(inputs_hash "${inputs[@]}" "$version")"
   if up_to_date "$out" "$hash"; then printf '%s\n' "$out"; return 0; fi
-  step "building the $name plugin $version from $bundle.tar.gz${tf_bundle:+ and $tf_bundle.tar.gz} (a minute or two)" >&2
+  step "building the $name plugin $version from $bundle.tar.gz${tf_bundle:+ and $tf_bundle.tar.gz} (minutes: the first also downloads the bridge's modules)" >&2
   local t0=$SECONDS; : >"$CACHE/logs/plugin-$name.log"
   unpack "$bundle"
   local provider="$SRC/$bundle/provider"
