@@ -1,6 +1,6 @@
 // Every value that reaches a config file or a shell, fed a corpus of hostile values: each must be
 // refused during preview, before any resource is registered, with an error naming the field.
-import test from "ava";
+import test, { ExecutionContext } from "ava";
 import { installMocks } from "../helpers/mocks";
 
 const recorded = installMocks();
@@ -43,18 +43,26 @@ const MESH_FIELDS: Mutation[] = [
     [/interfaceName/, (a, v) => { a.interfaceName = v; }],
 ];
 
-test("every hostile value in every mesh field is refused before any resource exists", (t) => {
+/**
+ * Every hostile value in every field: `fresh()` makes sound arguments, each mutation spoils one field,
+ * and `build` must throw an error naming that field before any resource is registered.
+ */
+function assertCorpusRefused<A>(t: ExecutionContext, fields: [RegExp, (a: A, v: string) => void][], fresh: () => A, build: (a: A, n: number) => unknown): void {
     let n = 0;
-    for (const [field, mutate] of MESH_FIELDS) {
+    for (const [field, mutate] of fields) {
         for (const value of HOSTILE) {
-            const args = baseArgs();
+            const args = fresh();
             mutate(args, value);
             const before = recorded.length;
-            const err = t.throws(() => new MeshNetwork(`hostile-${n++}`, args), undefined, `${field} <- ${JSON.stringify(value)}`);
+            const err = t.throws(() => build(args, n++), undefined, `${field} <- ${JSON.stringify(value)}`);
             t.regex(err?.message ?? "", field, `${field} <- ${JSON.stringify(value)}: ${err?.message}`);
             t.is(recorded.length, before, `a resource was registered for ${field} <- ${JSON.stringify(value)}`);
         }
     }
+}
+
+test("every hostile value in every mesh field is refused before any resource exists", (t) => {
+    assertCorpusRefused(t, MESH_FIELDS, baseArgs, (args, n) => new MeshNetwork(`hostile-${n}`, args));
 });
 
 test("every hostile value in certificate fields is refused before any resource exists", (t) => {
@@ -90,18 +98,8 @@ const CONNECTION_FIELDS: [field: RegExp, apply: (c: HostConnection, v: string) =
 test("every hostile value in a plain connection object is refused by ZeroTrustNode itself, before any resource exists", (t) => {
     const mesh = new MeshNetwork("conn", baseArgs());
     t.notThrows(() => new ZeroTrustNode("db", { mesh, connection: plainConnection(), bootstrapSshSources: ["198.51.100.4"] }), "the plain base connection");
-    let n = 0;
-    for (const [field, mutate] of CONNECTION_FIELDS) {
-        for (const value of HOSTILE) {
-            const connection = plainConnection();
-            mutate(connection, value);
-            const before = recorded.length;
-            const err = t.throws(() => new ZeroTrustNode(`db-${n++}`, { mesh, member: "db", connection, bootstrapSshSources: ["198.51.100.4"] }),
-                undefined, `${field} <- ${JSON.stringify(value)}`);
-            t.regex(err?.message ?? "", field, `${field} <- ${JSON.stringify(value)}: ${err?.message}`);
-            t.is(recorded.length, before, `a resource was registered for ${field} <- ${JSON.stringify(value)}`);
-        }
-    }
+    assertCorpusRefused(t, CONNECTION_FIELDS, plainConnection,
+        (connection, n) => new ZeroTrustNode(`db-${n}`, { mesh, member: "db", connection, bootstrapSshSources: ["198.51.100.4"] }));
     t.throws(() => new ZeroTrustNode("db-port", { mesh, member: "db", connection: { ...plainConnection(), port: 70000 }, bootstrapSshSources: ["198.51.100.4"] }),
         { message: /connection\.port/ });
 });
