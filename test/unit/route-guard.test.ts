@@ -7,7 +7,7 @@ import { runOverSsh } from "../../components/remote/ssh";
 
 test("the outgoing device is read from `ip route get`", (t) => {
     t.is(routeDevice("10.77.0.5 dev zt-dev-op src 10.77.0.9 uid 0 \n    cache \n"), "zt-dev-op");
-    t.is(routeDevice("10.77.0.5 via 192.0.2.1 dev eth0 src 192.0.2.10 uid 0\n    cache\n"), "eth0");
+    t.is(routeDevice("10.77.0.5 via 198.51.100.1 dev eth0 src 198.51.100.10 uid 0\n    cache\n"), "eth0");
     t.is(routeDevice(""), undefined);
 });
 
