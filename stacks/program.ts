@@ -2,7 +2,7 @@
 // and the tests build exactly the same resources. `dev` runs the seeds' scenario on lab hosts on
 // this machine; `staging` and `prod` configure existing hosts.
 import * as pulumi from "@pulumi/pulumi";
-import { LabNetwork, LabOperator } from "../components/hosts/lab";
+import { LabNetwork, LabOperator, labLayout } from "../components/hosts/lab";
 import { InternalCA } from "../components/internal-ca";
 import { MeshNetwork } from "../components/mesh-network";
 import { MtlsGateway } from "../components/mtls-gateway";
@@ -96,7 +96,7 @@ export function zeroTrustStack(stack: string, s: StackSettings) {
         }])),
         operatorAddress: mesh.addresses[SEED_OPERATOR],
         operatorInterface: operator?.interfaceName,
-        labNamespaces: lab ? nodes.map((n) => `zt-${lab.labName}-${n.name}`) : [],
+        labNamespaces: lab ? nodes.map((n) => labLayout(lab.labName).namespaceOf(n.name)) : [],
         labInterfaces: lab?.interfaces ?? [],
         policyMatrix: allowMatrix(mesh.plan.policy),
         gatewayAllowlist: gatewayAllowlist(mesh.plan.policy, SEED_GATEWAY.node, SEED_GATEWAY.port),

@@ -11,7 +11,22 @@ import { ValidationError, checkIPv4, checkName, cidrContains, formatIPv4, hostAd
 import { HostConnection } from "./connection";
 import { routeOverlaps } from "./routes";
 
-const LAB_ROOT = "/var/lib/zerotrust-lab";
+/** The names a lab's pieces have on this machine (pure): what LabNetwork, LabHost and LabOperator create. */
+export function labLayout(labName: string) {
+    const root = `/var/lib/zerotrust-lab/${labName}`;
+    const bridge = `ztbr-${labName}`;
+    const operatorInterface = `zt-${labName}-op`;
+    return {
+        root,
+        bridge,
+        operatorInterface,
+        /** All lab traffic from this machine leaves through these. */
+        interfaces: [bridge, operatorInterface],
+        operatorDir: `${root}/operator`,
+        namespaceOf: (host: string) => `zt-${labName}-${host}`,
+        hostRootOf: (host: string) => `${root}/${host}`,
+    };
+}
 
 function labCommand(script: string) {
     const path = assetPath(`hosts/lab/${script}`);
@@ -44,8 +59,7 @@ export class LabNetwork extends pulumi.ComponentResource {
         if (labName.length > 8) throw new ValidationError("LabNetwork name", name, "use at most 8 characters (it names interfaces)");
         const subnet = parseCidr("subnet", args.subnet ?? "10.213.7.0/24");
         if (subnet.prefix > 28) throw new ValidationError("subnet", subnet.text, "use a /28 or larger");
-        const bridge = `ztbr-${labName}`;
-        const operatorInterface = `zt-${labName}-op`;
+        const { bridge, operatorInterface, interfaces, root } = labLayout(labName);
         const wanted = [subnet.text, ...(args.alsoUnrouted ?? [])];
         const overlaps = routeOverlaps(execFileSync("ip", ["-4", "route", "show", "table", "all"], { encoding: "utf8" }),
             wanted, [bridge, operatorInterface]);
@@ -58,13 +72,13 @@ export class LabNetwork extends pulumi.ComponentResource {
         this.labName = labName;
         this.bridge = bridge;
         this.operatorInterface = operatorInterface;
-        this.interfaces = [bridge, operatorInterface];
+        this.interfaces = interfaces;
         this.subnet = subnet.text;
         this.prefixLength = subnet.prefix;
         this.gatewayAddress = formatIPv4(subnet.network + 1);
         this.ready = new command.local.Command(`${name}-bridge`, {
             ...labCommand("network.sh"),
-            environment: { ZT_BRIDGE: bridge, ZT_GATEWAY_CIDR: `${this.gatewayAddress}/${subnet.prefix}`, ZT_LAB_ROOT: `${LAB_ROOT}/${labName}` },
+            environment: { ZT_BRIDGE: bridge, ZT_GATEWAY_CIDR: `${this.gatewayAddress}/${subnet.prefix}`, ZT_LAB_ROOT: root },
         }, { parent: this });
         this.registerOutputs({ bridge, subnet: this.subnet });
     }
@@ -97,8 +111,8 @@ export class LabHost extends pulumi.ComponentResource {
         const subnet = parseCidr("subnet", args.network.subnet);
         if (!cidrContains(subnet, parseIPv4(address)!)) throw new ValidationError("address", address, `must be inside the lab subnet ${subnet.text}`);
         super("zerotrust:lab:LabHost", name, {}, opts);
-        const lab = args.network.labName;
-        this.namespace = `zt-${lab}-${hostName}`;
+        const layout = labLayout(args.network.labName);
+        this.namespace = layout.namespaceOf(hostName);
         this.address = address;
         const hostKey = new tls.PrivateKey(`${name}-host-key`, { algorithm: "ED25519" }, { parent: this });
         this.hostPublicKey = hostKey.publicKeyOpenssh.apply((k) => k.trim());
@@ -107,7 +121,7 @@ export class LabHost extends pulumi.ComponentResource {
             stdin: hostKey.privateKeyOpenssh,
             environment: {
                 ZT_NS: this.namespace,
-                ZT_ROOT: `${LAB_ROOT}/${lab}/${hostName}`,
+                ZT_ROOT: layout.hostRootOf(hostName),
                 ZT_BRIDGE: args.network.bridge,
                 // veth names are at most 15 characters: a short hash of the namespace keeps them unique.
                 ZT_VETH: `ztv${shortHash(this.namespace)}`,
@@ -153,7 +167,7 @@ export class LabOperator extends pulumi.ComponentResource {
         this.tunnel = new command.local.Command(`${name}-tunnel`, {
             ...labCommand("operator.sh"),
             stdin: member.config,
-            environment: { ZT_IFACE: this.interfaceName, ZT_DIR: `${LAB_ROOT}/${args.network.labName}/operator` },
+            environment: { ZT_IFACE: this.interfaceName, ZT_DIR: labLayout(args.network.labName).operatorDir },
         }, { parent: this, dependsOn: [args.network.ready] });
         this.registerOutputs({ interfaceName: this.interfaceName });
     }

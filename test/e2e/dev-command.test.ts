@@ -6,10 +6,11 @@ import test from "ava";
 import { execFileSync, spawnSync } from "child_process";
 import { existsSync, readFileSync } from "fs";
 import { join } from "path";
+import { labLayout } from "../../components/hosts/lab";
 import { stillRunning } from "../helpers/processes";
 
 const ROOT = join(__dirname, "..", "..", "..");
-const LAB_ROOT = "/var/lib/zerotrust-lab/dev";
+const DEV_LAB = labLayout("dev");
 const DEV_STATE = join(ROOT, ".pulumi", ".pulumi", "stacks", "zerotrust", "dev.json");
 
 function npmRunDev(...args: string[]): string {
@@ -26,7 +27,7 @@ function summaryOf(upOutput: string): string[] {
 }
 
 const gitStatus = () => execFileSync("git", ["status", "--porcelain", "--untracked-files=all"], { cwd: ROOT, encoding: "utf8" });
-const namespaces = () => execFileSync("ip", ["netns", "list"], { encoding: "utf8" }).split("\n").map((l) => l.split(" ")[0]).filter((n) => n.startsWith("zt-dev-"));
+const namespaces = () => execFileSync("ip", ["netns", "list"], { encoding: "utf8" }).split("\n").map((l) => l.split(" ")[0]).filter((n) => n.startsWith(DEV_LAB.namespaceOf("")));
 
 test.serial("npm run dev: up on a fresh state, a no-op second run, a revocation that touches only the gateway, a clean destroy", async (t) => {
     if (existsSync(DEV_STATE) || namespaces().length > 0) {
@@ -57,11 +58,11 @@ test.serial("npm run dev: up on a fresh state, a no-op second run, a revocation 
     t.is(summaryOf(revoked)[0], "~ 1 updated", revoked);
     t.regex(revoked, /gateway-gateway +updated/);
 
-    const sshdPids = namespaces().map((n) => Number(readFileSync(join(LAB_ROOT, n.replace("zt-dev-", ""), "sshd.pid"), "utf8")));
+    const sshdPids = namespaces().map((n) => Number(readFileSync(join(DEV_LAB.hostRootOf(n.slice(DEV_LAB.namespaceOf("").length)), "sshd.pid"), "utf8")));
     npmRunDev("destroy");
     t.deepEqual(namespaces(), []);
-    t.notRegex(execFileSync("ip", ["-o", "link"], { encoding: "utf8" }), /ztbr-dev|zt-dev-op/);
-    t.false(existsSync(LAB_ROOT), `${LAB_ROOT} is removed`);
+    t.notRegex(execFileSync("ip", ["-o", "link"], { encoding: "utf8" }), new RegExp(DEV_LAB.interfaces.join("|")));
+    t.false(existsSync(DEV_LAB.root), `${DEV_LAB.root} is removed`);
     t.false(existsSync(DEV_STATE), "the stack is removed");
     for (const pid of sshdPids) t.false(await stillRunning(pid), `sshd ${pid} is gone`);
     t.is(gitStatus(), statusBefore, "running the main job leaves the work tree as it was");

@@ -6,6 +6,7 @@ import test, { ExecutionContext } from "ava";
 import { execFileSync, spawnSync } from "child_process";
 import { existsSync, readFileSync, rmSync, writeFileSync } from "fs";
 import { join } from "path";
+import { labLayout } from "../../components/hosts/lab";
 import { compilePolicy, parsePort, rulesAllowing } from "../../components/policy";
 import { assertRoutedVia } from "../../components/remote/route-guard";
 import { inLabHost, interfaceIndex, probe, startPing, startTool } from "../../scripts/lab/lab-probe";
@@ -13,15 +14,18 @@ import { LabNode, measureMatrix, startListeners } from "../../scripts/lab/report
 import { StackSettings, zeroTrustStack } from "../../stacks/program";
 import { SEED_NODES, SEED_OPERATOR, SEED_PROBE_PORTS, SEED_RULES, seedPolicyMembers } from "../../stacks/seed-scenario";
 import { EngineStack, UpResult } from "../helpers/engine";
+import { removeLabLeftovers } from "../helpers/lab";
 import { stillRunning } from "../helpers/processes";
 import { IP, run, scratchNamespace } from "../helpers/netns";
 import { SSH_AUDIT_ACCEPTED_WARNINGS, TestsslFinding, nmapAnswering, sshAudit, testssl } from "../helpers/scanners";
 import { curl, expiredCertificate, foreignCertificate, privateDir, tlsRequest, writePrivate } from "./gateway-clients";
 
 const LAB = "e2e";
-const LAB_ROOT = `/var/lib/zerotrust-lab/${LAB}`;
-const OPERATOR_IFACE = `zt-${LAB}-op`;
-const LAB_INTERFACES = [`ztbr-${LAB}`, OPERATOR_IFACE];
+const LAYOUT = labLayout(LAB);
+const LAB_ROOT = LAYOUT.root;
+const OPERATOR_IFACE = LAYOUT.operatorInterface;
+const LAB_INTERFACES = LAYOUT.interfaces;
+const cleanupLeftovers = () => removeLabLeftovers(LAB, [...SEED_NODES.map((n) => n.name), "app-3"]);
 const BASE: StackSettings = {
     hostKind: "lab",
     meshCidr: "10.76.0.0/24",
@@ -57,21 +61,11 @@ async function up(settings: StackSettings): Promise<UpResult> {
     return result;
 }
 
-const ns = (host: string) => `zt-${LAB}-${host}`;
+const ns = LAYOUT.namespaceOf;
 const underlayOf = (host: string): string => out.hosts[host].underlay;
 const meshOf = (host: string): string => out.hosts[host].mesh;
 const fromHere = { labInterfaces: LAB_INTERFACES };
 const sshAnswers = (address: string) => probe(fromHere, [`${address}:22`])[`${address}:22`] === "open";
-
-/** Removes by name whatever a run killed half-way left behind (never by a broad pattern). */
-function cleanupLeftovers(): void {
-    for (const h of [...SEED_NODES.map((n) => n.name), "app-3"]) {
-        spawnSync("bash", ["components/hosts/lab/host.sh", "delete"], { env: { ...process.env, ZT_NS: ns(h), ZT_ROOT: `${LAB_ROOT}/${h}`, ZT_VETH: "unused" }, stdio: "ignore" });
-    }
-    spawnSync("bash", ["components/hosts/lab/operator.sh", "delete"], { env: { ...process.env, ZT_IFACE: OPERATOR_IFACE, ZT_DIR: `${LAB_ROOT}/operator` }, stdio: "ignore" });
-    spawnSync("ip", ["link", "del", `ztbr-${LAB}`], { stdio: "ignore" });
-    spawnSync("rmdir", [LAB_ROOT], { stdio: "ignore" });
-}
 
 test.before(async () => {
     process.chdir(`${__dirname}/../../..`);
@@ -179,7 +173,7 @@ function strangerOnUnderlay(t: ExecutionContext, address: string): string[] {
     const veth = `ztsv${ns.slice(-6)}`;
     run(IP, ["link", "add", veth, "type", "veth", "peer", "name", "eth0", "netns", ns]);
     t.teardown(() => { spawnSync(IP, ["link", "del", veth], { stdio: "ignore" }); });
-    run(IP, ["link", "set", veth, "master", `ztbr-${LAB}`, "up"]);
+    run(IP, ["link", "set", veth, "master", LAYOUT.bridge, "up"]);
     run(IP, ["-n", ns, "addr", "add", `${address}/24`, "dev", "eth0"]);
     run(IP, ["-n", ns, "link", "set", "eth0", "up"]);
     return [IP, "netns", "exec", ns];
@@ -311,7 +305,7 @@ test.serial("pulumi destroy removes every namespace, interface and process", asy
     const pids = [...SEED_NODES.map((n) => n.name), "app-3"].map((h) => Number(readFileSync(`${LAB_ROOT}/${h}/sshd.pid`, "utf8")));
     await engine.destroy();
     t.notRegex(execFileSync("ip", ["netns", "list"], { encoding: "utf8" }), new RegExp(`zt-${LAB}-`));
-    t.notRegex(execFileSync("ip", ["-o", "link"], { encoding: "utf8" }), new RegExp(`ztbr-${LAB}|${OPERATOR_IFACE}`));
+    t.notRegex(execFileSync("ip", ["-o", "link"], { encoding: "utf8" }), new RegExp(LAB_INTERFACES.join("|")));
     t.false(existsSync(LAB_ROOT));
     for (const pid of pids) t.false(await stillRunning(pid), `sshd ${pid} still runs`);
 });

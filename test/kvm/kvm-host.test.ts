@@ -12,15 +12,17 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "fs
 import { tmpdir } from "os";
 import { join } from "path";
 import { KvmHost, tapFor } from "../../components/hosts/kvm";
-import { LabNetwork, LabOperator } from "../../components/hosts/lab";
+import { LabNetwork, LabOperator, labLayout } from "../../components/hosts/lab";
 import { MeshNetwork } from "../../components/mesh-network";
 import { assertRoutedVia } from "../../components/remote/route-guard";
 import { ZeroTrustNode } from "../../components/zero-trust-node";
 import { EngineStack } from "../helpers/engine";
+import { removeLabLeftovers } from "../helpers/lab";
 
 const ROOT = join(__dirname, "..", "..", "..");
 const LAB = "kvmt";                    // bridge ztbr-kvmt, operator interface zt-kvmt-op
-const LAB_INTERFACES = [`ztbr-${LAB}`, `zt-${LAB}-op`];
+const LAYOUT = labLayout(LAB);
+const LAB_INTERFACES = LAYOUT.interfaces;
 const SUBNET = "10.213.20.0/24";       // not routed by this machine (LabNetwork checks)
 const MESH = "10.213.21.0/24";
 const VM_ADDRESS = "10.213.20.10";
@@ -85,10 +87,7 @@ function inVm(cmd: string): string {
 function cleanupLeftovers(): void {
     const env = { ...process.env, ZT_VM: VM_NAME, ZT_VM_DIR: `${STATE_DIR}/${VM_NAME}`, ZT_NETWORK: "bridge", ZT_TAP: tapFor(VM_NAME), ZT_DRIVER: "qemu" };
     spawnSync("bash", [join(ROOT, "components/hosts/kvm/vm.sh"), "delete"], { env, stdio: "ignore" });
-    spawnSync("bash", [join(ROOT, "components/hosts/lab/operator.sh"), "delete"],
-        { env: { ...process.env, ZT_IFACE: `zt-${LAB}-op`, ZT_DIR: `/var/lib/zerotrust-lab/${LAB}/operator` }, stdio: "ignore" });
-    spawnSync("ip", ["link", "del", `ztbr-${LAB}`], { stdio: "ignore" });
-    spawnSync("rmdir", [`/var/lib/zerotrust-lab/${LAB}`], { stdio: "ignore" });
+    removeLabLeftovers(LAB, []);
 }
 
 function leftovers(): string[] {
@@ -96,10 +95,10 @@ function leftovers(): string[] {
     const pidFile = `${STATE_DIR}/${VM_NAME}/qemu.pid`;
     if (existsSync(`${STATE_DIR}/${VM_NAME}`)) found.push(`directory ${STATE_DIR}/${VM_NAME}`);
     if (existsSync(pidFile) && existsSync(`/proc/${readFileSync(pidFile, "utf8").trim()}`)) found.push("qemu process");
-    for (const link of [tapFor(VM_NAME), `ztbr-${LAB}`, `zt-${LAB}-op`]) {
+    for (const link of [tapFor(VM_NAME), ...LAB_INTERFACES]) {
         if (spawnSync("ip", ["link", "show", link], { stdio: "ignore" }).status === 0) found.push(`interface ${link}`);
     }
-    if (existsSync(`/var/lib/zerotrust-lab/${LAB}`)) found.push(`directory /var/lib/zerotrust-lab/${LAB}`);
+    if (existsSync(LAYOUT.root)) found.push(`directory ${LAYOUT.root}`);
     return found;
 }
 
@@ -148,7 +147,7 @@ test.serial("a KvmHost boots, answers SSH with its pinned host key, and a ZeroTr
     t.regex(inVm("sshd -T | grep -i '^allowusers'"), /allowusers root/i);
 
     // Through the tunnel: this machine (the operator peer) reaches the VM's mesh address.
-    const ping = spawnSync("ping", ["-c", "3", "-W", "3", "-I", `zt-${LAB}-op`, meshAddress], { encoding: "utf8" });
+    const ping = spawnSync("ping", ["-c", "3", "-W", "3", "-I", LAYOUT.operatorInterface, meshAddress], { encoding: "utf8" });
     t.is(ping.status, 0, ping.stdout + ping.stderr);
     // Read with the VM's own clock, which may differ from this machine's.
     const [handshakes, now] = inVm("wg show wg0 latest-handshakes; date +%s").trim().split("\n");
@@ -186,7 +185,7 @@ test.serial("after a reboot the VM comes back with its WireGuard interface and f
 async function pingUntil(address: string, seconds: number): Promise<boolean> {
     const until = Date.now() + seconds * 1000;
     while (Date.now() < until) {
-        if (spawnSync("ping", ["-c", "1", "-W", "2", "-I", `zt-${LAB}-op`, address]).status === 0) return true;
+        if (spawnSync("ping", ["-c", "1", "-W", "2", "-I", LAYOUT.operatorInterface, address]).status === 0) return true;
         await new Promise((r) => setTimeout(r, 1000));
     }
     return false;

@@ -8,6 +8,8 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync 
 import { tmpdir } from "os";
 import { dirname, join } from "path";
 import { promisify } from "util";
+import { labLayout } from "../../components/hosts/lab";
+import { removeLabLeftovers } from "../helpers/lab";
 
 const ROOT = join(__dirname, "..", "..", "..");
 const LAB = "pkg";
@@ -54,29 +56,18 @@ function filesUnder(dir: string): string[] {
         .map((d) => join(d.parentPath, d.name).slice(ROOT.length + 1));
 }
 
-async function cleanupLeftovers(): Promise<void> {
-    const quiet = (cmd: string, args: string[], extraEnv?: NodeJS.ProcessEnv) => run(cmd, args, ROOT, extraEnv).catch(() => undefined);
-    // host.sh also ends the namespace's processes (sshd, wireguard-go), which `ip netns del` would leave running.
-    for (const host of NODES) {
-        await quiet("bash", ["components/hosts/lab/host.sh", "delete"],
-            { ZT_NS: `zt-${LAB}-${host}`, ZT_ROOT: `/var/lib/zerotrust-lab/${LAB}/${host}`, ZT_VETH: "unused" });
-    }
-    for (const link of [`zt-${LAB}-op`, `ztbr-${LAB}`]) await quiet(IP, ["link", "del", link]);
-    rmSync(`/var/lib/zerotrust-lab/${LAB}`, { recursive: true, force: true });
-}
-
 test.before(async () => {
     await run("pulumi", ["version"], ROOT).catch(() => {
         throw new Error("pulumi is not on PATH: run `. scripts/pulumi-env.sh` after scripts/setup-pulumi.sh");
     });
     if (!existsSync(join(ROOT, "build", "components", "index.js"))) throw new Error("build the package first: tsc -p .");
     mkdirSync(join(work, "state"));
-    await cleanupLeftovers(); // a run killed half-way must not break this one
+    removeLabLeftovers(LAB, NODES); // a run killed half-way must not break this one
 });
 
 test.after.always(async (t) => {
     if (stackCreated && !destroyed) await pulumi("destroy", "--yes").catch((e) => t.log(String(e)));
-    await cleanupLeftovers();
+    removeLabLeftovers(LAB, NODES);
     rmSync(work, { recursive: true, force: true });
     t.log(`timings: ${JSON.stringify(timings)}`);
 });
@@ -144,7 +135,7 @@ test.serial("pulumi up deploys; the nodes reach each other over the mesh; a seco
     const out = JSON.parse(await pulumi("stack", "output", "--json"));
     t.deepEqual(out.managedVia, NODES.map((n) => out.meshAddresses[n]), "the deployer manages both nodes over the mesh");
     t.regex(out.certificate, /^-----BEGIN CERTIFICATE-----/);
-    const ping = await run(IP, ["netns", "exec", `zt-${LAB}-web`, "ping", "-c", "3", "-W", "2", out.meshAddresses.db], ROOT);
+    const ping = await run(IP, ["netns", "exec", labLayout(LAB).namespaceOf("web"), "ping", "-c", "3", "-W", "2", out.meshAddresses.db], ROOT);
     t.regex(ping, / 0% packet loss/);
     await timed("preview (no changes)", () => pulumi("preview", "--expect-no-changes"));
 });
@@ -152,8 +143,8 @@ test.serial("pulumi up deploys; the nodes reach each other over the mesh; a seco
 test.serial("pulumi destroy leaves no namespace and no lab interface", async (t) => {
     await timed("destroy", () => pulumi("destroy", "--yes"));
     destroyed = true;
-    t.notRegex(await run(IP, ["netns", "list"], ROOT), new RegExp(`zt-${LAB}-`));
-    t.notRegex(await run(IP, ["-o", "link", "show"], ROOT), new RegExp(`ztbr-${LAB}|zt-${LAB}-op`));
+    t.notRegex(await run(IP, ["netns", "list"], ROOT), new RegExp(labLayout(LAB).namespaceOf("")));
+    t.notRegex(await run(IP, ["-o", "link", "show"], ROOT), new RegExp(labLayout(LAB).interfaces.join("|")));
 });
 
 // The user's program: two lab hosts, a mesh with this machine as operator peer, a CA and its certificate.
