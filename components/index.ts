@@ -11,3 +11,4 @@ export { HostConnection, existingHost } from "./hosts/connection";
 export { LabHost, LabNetwork, LabOperator } from "./hosts/lab";
 export * from "./mtls-gateway";
 export { KvmHost, KvmHostArgs, KvmHypervisor } from "./hosts/kvm";
+export * from "./verify";

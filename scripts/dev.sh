@@ -14,15 +14,7 @@ bash scripts/setup.sh
 . scripts/pulumi-env.sh
 export PATH="$PWD/node_modules/.bin:$PATH"
 
-# State: the file backend in .pulumi/ (gitignored). The dev stack's secrets are encrypted with a
-# passphrase made once per machine and kept beside the state, readable by root only.
-umask 077
-mkdir -p .pulumi
-export PULUMI_BACKEND_URL="file://$PWD/.pulumi"
-if [ -z "${PULUMI_CONFIG_PASSPHRASE:-}${PULUMI_CONFIG_PASSPHRASE_FILE:-}" ]; then
-    [ -s .pulumi/dev-passphrase ] || head -c 32 /dev/urandom | base64 >.pulumi/dev-passphrase
-    export PULUMI_CONFIG_PASSPHRASE_FILE="$PWD/.pulumi/dev-passphrase"
-fi
+. scripts/dev-backend.sh
 # Creating the stack writes its secrets salt to stacks/Pulumi.dev.yaml, which is not tracked: the
 # dev stack's settings are the defaults in Pulumi.yaml.
 pulumi stack select --create dev >/dev/null

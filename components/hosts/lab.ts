@@ -16,6 +16,7 @@ export function labLayout(labName: string) {
     const root = `/var/lib/zerotrust-lab/${labName}`;
     const bridge = `ztbr-${labName}`;
     const operatorInterface = `zt-${labName}-op`;
+    const namespaceOf = (host: string) => `zt-${labName}-${host}`;
     return {
         root,
         bridge,
@@ -23,7 +24,9 @@ export function labLayout(labName: string) {
         /** All lab traffic from this machine leaves through these. */
         interfaces: [bridge, operatorInterface],
         operatorDir: `${root}/operator`,
-        namespaceOf: (host: string) => `zt-${labName}-${host}`,
+        namespaceOf,
+        /** A host's end of its link, on the bridge (at most 15 characters: a short hash of its namespace). */
+        vethOf: (host: string) => `ztv${shortHash(namespaceOf(host))}`,
         hostRootOf: (host: string) => `${root}/${host}`,
     };
 }
@@ -123,8 +126,7 @@ export class LabHost extends pulumi.ComponentResource {
                 ZT_NS: this.namespace,
                 ZT_ROOT: layout.hostRootOf(hostName),
                 ZT_BRIDGE: args.network.bridge,
-                // veth names are at most 15 characters: a short hash of the namespace keeps them unique.
-                ZT_VETH: `ztv${shortHash(this.namespace)}`,
+                ZT_VETH: layout.vethOf(hostName),
                 ZT_ADDRESS_CIDR: `${address}/${args.network.prefixLength}`,
                 ZT_AUTHORIZED_KEY: args.authorizedKey,
             },

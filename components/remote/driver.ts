@@ -24,10 +24,16 @@ function lastLine(s: string): string {
     return s.trim().split("\n").pop() ?? "";
 }
 
-async function run(req: DriverRequest, action: Action, host: string): Promise<{ ok: boolean; out: string; err: string }> {
+/** The host program for one action of a request (the CRL, if any, made here and added to the files). */
+export function hostProgramFor(req: DriverRequest, action: Action): string {
+    const files = req.crl && (action === "apply" || action === "check") ? { ...req.files, [req.crl.file]: req.crl.lists.map(buildCrl).join("") } : req.files;
+    // The token names the payload as the stack has it: a CRL remade at another time is the same change.
     const token = payloadToken(req.concern, req.files);
-    const program = composeHostProgram({ concern: req.concern, action, token, rollbackSeconds: req.rollbackSeconds, vars: req.vars, files: req.files });
-    const r = await runOverSsh({ ...req.connection, host }, program);
+    return composeHostProgram({ concern: req.concern, action, token, rollbackSeconds: req.rollbackSeconds, vars: req.vars, files });
+}
+
+async function run(req: DriverRequest, action: Action, host: string): Promise<{ ok: boolean; out: string; err: string }> {
+    const r = await runOverSsh({ ...req.connection, host }, hostProgramFor(req, action));
     return { ok: r.code === 0, out: lastLine(r.stdout), err: r.stderr.trim() };
 }
 
@@ -40,7 +46,6 @@ export async function drive(req: DriverRequest): Promise<string> {
         if (!r.ok) throw new Error(`removing ${where} failed: ${r.err || "ssh exited non-zero"}`);
         return `${req.concern}: ${r.out}`;
     }
-    if (req.crl) req = { ...req, files: { ...req.files, [req.crl.file]: req.crl.lists.map(buildCrl).join("") } };
     const applied = await run(req, "apply", req.connection.host);
     if (!applied.ok) throw new Error(`applying ${where} failed: ${applied.err || "ssh exited non-zero"}`);
     if (applied.out === "unchanged") return `${req.concern}: unchanged`;

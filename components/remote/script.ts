@@ -6,7 +6,8 @@ import { readFileSync } from "fs";
 import { assetPath } from "../assets";
 
 export type Concern = "wireguard" | "firewall" | "ssh" | "gateway";
-export type Action = "apply" | "confirm" | "teardown";
+/** apply, confirm and teardown change the host; check only reads it (see lib.sh zt_check). */
+export type Action = "apply" | "confirm" | "teardown" | "check";
 
 function hostScript(name: string): string {
     return readFileSync(assetPath(`remote/host/${name}`), "utf8");
@@ -44,14 +45,13 @@ export interface HostProgram {
     rollbackSeconds: number;
     /** Non-secret settings the concern script reads, e.g. ZT_IFACE. */
     vars: Record<string, string | number>;
-    /** Payload files (apply only). */
+    /** Payload files (apply and check). */
     files?: Record<string, string>;
 }
 
 export function composeHostProgram(p: HostProgram): string {
-    const staging = p.action === "apply"
-        ? ["zt_stage_begin", ...Object.entries(p.files ?? {}).map(([n, c]) => heredoc(n, c))]
-        : [];
+    const begin = { apply: "zt_stage_begin", check: "zt_check_begin" }[p.action as string];
+    const staging = begin ? [begin, ...Object.entries(p.files ?? {}).map(([n, c]) => heredoc(n, c))] : [];
     return [
         "#!/bin/bash",
         "set -uo pipefail",

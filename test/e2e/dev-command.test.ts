@@ -1,7 +1,8 @@
 // The main command as a newcomer runs it: `npm run dev` on a fresh state (pulumi up of the dev
-// stack, then the report from `pulumi stack output`), a second run that changes nothing, a
-// revocation that touches only the gateway, and `npm run dev -- destroy` that leaves nothing
-// behind; the work tree's git status is the same before and after.
+// stack, then the report from `pulumi stack output`), a second run that changes nothing,
+// `npm run verify` that finds every host in sync, a revocation that touches only the gateway, and
+// `npm run dev -- destroy` that leaves nothing behind; the work tree's git status is the same
+// before and after.
 import test from "ava";
 import { execFileSync, spawnSync } from "child_process";
 import { existsSync, readFileSync } from "fs";
@@ -49,6 +50,11 @@ test.serial("npm run dev: up on a fresh state, a no-op second run, a revocation 
 
     const second = npmRunDev();
     t.deepEqual(summaryOf(second), [`${created![1]} unchanged`], "a second run changes nothing");
+
+    // The drift check of the same stack: every concern of every host in sync, exit status 0.
+    const verify = spawnSync("npm", ["run", "--silent", "verify"], { cwd: ROOT, encoding: "utf8", timeout: 300_000 });
+    t.is(verify.status, 0, verify.stdout + verify.stderr);
+    t.regex(verify.stdout, /^16 concerns: 16 in sync, 0 drifted, 0 unreachable, 0 failed$/m, verify.stdout);
 
     execFileSync("pulumi", ["config", "set", "--path", "zerotrust:revokedClients[0]", "bob", "--stack", "dev"],
         { cwd: ROOT, env: { ...process.env, PULUMI_BACKEND_URL: `file://${join(ROOT, ".pulumi")}`, PULUMI_CONFIG_PASSPHRASE_FILE: join(ROOT, ".pulumi", "dev-passphrase") } });

@@ -32,3 +32,15 @@ zt_deactivate() {
     printf 'table inet zerotrust\ndelete table inet zerotrust\n' | nft -f -
     if zt_has_systemd; then zt_remove_unit zerotrust-firewall.service; fi
 }
+
+# The table as nft lists it, without counters: live, or loaded from the payload into a network
+# namespace of its own that ends with the command (nft itself normalizes both sides).
+zt_concern_state() { # dir | live
+    if [ "$1" = live ]; then
+        nft -s list table inet zerotrust 2>/dev/null || echo "table inet zerotrust absent"
+        zt_unit_state zerotrust-firewall.service live
+    else
+        unshare --net /bin/bash -c 'nft -f "$1" && nft -s list table inet zerotrust' _ "$1/firewall.nft"
+        zt_unit_state zerotrust-firewall.service expected enabled active
+    fi
+}

@@ -56,3 +56,34 @@ zt_deactivate() {
         kill -QUIT "$(cat "$ZT_GW_PID")"   # graceful shutdown of the master we started
     fi
 }
+
+ZT_SEMANTIC_FILES="crl.pem"
+
+# Each CRL in a file by what it says: issuer, revoked serials, and whether it is still current
+# (nginx refuses every client once a CRL has expired).
+zt_crl_lines() { # file
+    [ -s "$1" ] || { echo "crl absent"; return 0; }
+    local dir f issuer next serials
+    dir="$(mktemp -d "$ZT_STAGE/crl.XXXXXX")"
+    awk -v d="$dir" '/-----BEGIN X509 CRL-----/ { n++ } n { print > (d "/" n ".pem") }' "$1"
+    for f in "$dir"/*.pem; do
+        issuer="$(openssl crl -in "$f" -noout -issuer -nameopt RFC2253 | sed 's/^issuer=//')"
+        next="$(openssl crl -in "$f" -noout -nextupdate | sed 's/^nextUpdate=//')"
+        serials="$(openssl crl -in "$f" -noout -text | sed -n 's/^ *Serial Number: *//p' | tr 'a-f' 'A-F' | sort | paste -sd, -)"
+        if [ "$(date -d "$next" +%s)" -gt "$(date +%s)" ]; then next=current; else next="expired since $next"; fi
+        echo "crl issuer=$issuer revoked=${serials:-none} $next"
+    done | sort
+    rm -rf "$dir"
+}
+
+zt_concern_state() { # dir | live
+    if [ "$1" = live ]; then
+        zt_crl_lines "$ZT_GW_DIR/crl.pem"
+        if zt_gw_running; then echo "nginx running"; else echo "nginx not running"; fi
+        zt_unit_state zerotrust-gateway.service live
+    else
+        zt_crl_lines "$1/crl.pem"
+        echo "nginx running"
+        zt_unit_state zerotrust-gateway.service expected enabled active
+    fi
+}

@@ -1,9 +1,11 @@
 # zerotrust host library: the apply protocol every concern follows.
 # Sent on stdin with the concern's script and payload; nothing secret is ever an argument.
 # A concern script defines: zt_targets (name -> path pairs), zt_validate, zt_activate, zt_verify,
-# zt_deactivate (teardown).
+# zt_deactivate (teardown), and zt_concern_state (see zt_state).
 ZT_STATE=/var/lib/zerotrust
 ZT_DIR="$ZT_STATE/$ZT_CONCERN"
+# Payload files compared by meaning rather than by bytes (a CRL is remade at every apply).
+ZT_SEMANTIC_FILES=""
 
 zt_log() { printf 'zerotrust %s: %s\n' "$ZT_CONCERN" "$*" >&2; }
 zt_has_systemd() { [ -d /run/systemd/system ]; }
@@ -30,9 +32,57 @@ zt_stage_begin() {
     mkdir -p "$ZT_DIR"
     rm -rf "$ZT_DIR/staging"
     mkdir -m 700 "$ZT_DIR/staging"
+    ZT_STAGE="$ZT_DIR/staging"
 }
 
-zt_stage_file() { cat >"$ZT_DIR/staging/$1"; }
+# A check stages the payload in a private scratch directory that goes when the program ends, so
+# that it leaves the host as it found it (not even a state directory for a concern never applied).
+zt_check_begin() {
+    ZT_STAGE="$(mktemp -d /run/zerotrust-check.XXXXXX)" || exit 1
+    trap 'rm -rf "$ZT_STAGE"' EXIT
+}
+
+zt_stage_file() { cat >"$ZT_STAGE/$1"; }
+
+zt_digest() { sha256sum | cut -c1-16; }
+
+# The state of a concern as sorted-where-order-does-not-matter lines, either as the payload in a
+# directory says it should be, or as the host has it ("live"). Both sides go through the same
+# tools, so equal lines mean equal state. Secrets appear only as digests or public keys.
+zt_state() { # dir | live
+    local name path src
+    while read -r name path; do
+        [[ " $ZT_SEMANTIC_FILES " == *" $name "* ]] && continue
+        if [ "$1" = live ]; then src="$path"; else src="$1/$name"; fi
+        if [ -e "$src" ]; then echo "file $path sha256:$(zt_digest <"$src")"; else echo "file $path absent"; fi
+    done < <(zt_targets)
+    zt_concern_state "$1"
+}
+
+# "unit NAME STATE" as systemd has it (live) or as it should be; nothing without systemd.
+zt_unit_state() { # unit, live|expected states...
+    zt_has_systemd || return 0
+    local unit="$1" side="$2"
+    shift 2
+    if [ "$side" = live ]; then
+        local enabled active
+        enabled="$(systemctl is-enabled "$unit" 2>/dev/null)"
+        active="$(systemctl is-active "$unit" 2>/dev/null)"
+        echo "unit $unit ${enabled:-not-found} ${active:-unknown}"
+    else
+        echo "unit $unit $*"
+    fi
+}
+
+zt_in_sync() { [ "$(zt_state "$ZT_STAGE" 2>&1)" = "$(zt_state live 2>&1)" ]; }
+
+# Read-only: what the payload says, then what the host has. The deployer compares the two.
+zt_check() {
+    echo "=== expected"
+    zt_state "$ZT_STAGE"
+    echo "=== live"
+    zt_state live
+}
 
 # Snapshot what is in place now, so a failed apply or an unconfirmed one can put it back.
 zt_snapshot() {
@@ -110,7 +160,8 @@ zt_rollback_if_armed() {
 }
 
 zt_apply() {
-    if zt_unchanged && zt_verify 2>/dev/null; then
+    # In sync too: a hand-made change (an added rule, an extra peer) is drift that an apply repairs.
+    if zt_unchanged && zt_verify 2>/dev/null && zt_in_sync; then
         zt_log "unchanged"
         echo "unchanged"
         return 0
@@ -159,6 +210,7 @@ zt_main() {
     case "$ZT_ACTION" in
         apply) zt_apply ;;
         confirm) zt_confirm ;;
+        check) zt_check ;;
         teardown) zt_teardown ;;
         *) zt_log "unknown action $ZT_ACTION"; exit 2 ;;
     esac

@@ -55,3 +55,13 @@ zt_activate() { sshd -t && zt_reload_sshd; }
 zt_verify() { sshd -t; }
 
 zt_deactivate() { rm -f "$ZT_SSHD_DROPIN"; zt_reload_sshd; }
+
+# sshd's effective values (`sshd -T`) of the settings the drop-in makes: as the host has them, and
+# as the drop-in alone makes them. A setting another file makes first (or adds to, as AllowUsers)
+# shows up as a difference.
+zt_concern_state() { # dir | live
+    local keys
+    keys="$(grep -Ev '^[[:space:]]*(#|$)' "$ZT_STAGE/sshd.conf" | awk '{ print tolower($1) }' | sort -u | paste -sd'|')"
+    mkdir -p /run/sshd
+    if [ "$1" = live ]; then sshd -T 2>&1; else sshd -T -f "$1/sshd.conf" 2>&1; fi | grep -E "^($keys) " | sort -u
+}
