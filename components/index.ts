@@ -12,3 +12,4 @@ export { LabHost, LabNetwork, LabOperator } from "./hosts/lab";
 export * from "./mtls-gateway";
 export { KvmHost, KvmHostArgs, KvmHypervisor } from "./hosts/kvm";
 export * from "./verify";
+export * from "./report";

@@ -7,6 +7,7 @@ import { InternalCA } from "../components/internal-ca";
 import { MeshNetwork } from "../components/mesh-network";
 import { MtlsGateway } from "../components/mtls-gateway";
 import { allowMatrix, gatewayAllowlist } from "../components/policy";
+import { reportPolicy } from "../components/report/policy-view";
 import { ZeroTrustNode } from "../components/zero-trust-node";
 import { ExistingHostSettings, placeOnExisting } from "./placements/existing";
 import { KvmPlacementSettings, placeOnKvm } from "./placements/kvm";
@@ -73,10 +74,11 @@ export function zeroTrustStack(stack: string, s: StackSettings) {
 
     const ca = new InternalCA(stack, { commonName: `zerotrust ${stack} root CA` });
     const gatewayUnderlay = placed[SEED_GATEWAY.node].underlay;
+    const gatewayServerName = `${SEED_GATEWAY.node}.${stack}.zerotrust.internal`;
     const gateway = new MtlsGateway(SEED_GATEWAY.node, {
         node: configured[nodes.findIndex((n) => n.name === SEED_GATEWAY.node)],
         ca,
-        serverName: `${SEED_GATEWAY.node}.${stack}.zerotrust.internal`,
+        serverName: gatewayServerName,
         serverAddresses: typeof gatewayUnderlay === "string" ? [gatewayUnderlay] : [],
         clients: SEED_GATEWAY.clients,
         revokedClients: s.revokedClients,
@@ -99,6 +101,10 @@ export function zeroTrustStack(stack: string, s: StackSettings) {
         labNamespaces: lab ? nodes.map((n) => labLayout(lab.labName).namespaceOf(n.name)) : [],
         labInterfaces: lab?.interfaces ?? [],
         policyMatrix: allowMatrix(mesh.plan.policy),
+        /** The policy as written and compiled, for the audit report. */
+        auditPolicy: reportPolicy(mesh.plan, SEED_RULES, SEED_EXPECT),
+        /** Where the gateway answers, for the scanners of the audit report. */
+        gatewayEndpoint: { serverName: gatewayServerName, address: gatewayUnderlay, port: SEED_GATEWAY.port },
         gatewayAllowlist: gatewayAllowlist(mesh.plan.policy, SEED_GATEWAY.node, SEED_GATEWAY.port),
         /** Each client's certificate, key, CA chain and PKCS#12 bundle (the keys and bundles are secrets). */
         gatewayClients: gateway.clients,

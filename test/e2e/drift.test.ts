@@ -1,6 +1,7 @@
 // Drift on real lab hosts: the stack is deployed by the real engine (mesh-only SSH, as the dev
 // stack), then hosts are changed by hand as an intruder or a hurried admin would, and the verify
 // functions (what `npm run verify` runs) must find each change, name it, and repair exactly it.
+// Last, the audit report's material is collected from the same lab (what `npm run report` writes).
 import test from "ava";
 import { execFileSync } from "child_process";
 import { readFileSync, writeFileSync } from "fs";
@@ -12,6 +13,8 @@ import { inLabHost, probe } from "../../scripts/lab/lab-probe";
 import { StackSettings, zeroTrustStack } from "../../stacks/program";
 import { SEED_NODES } from "../../stacks/seed-scenario";
 import { EngineStack } from "../helpers/engine";
+import { auditHtml, measuredRows } from "../../components/report";
+import { collectAuditData } from "../../scripts/audit/collect";
 import { removeLabLeftovers } from "../helpers/lab";
 import { NFT } from "../helpers/netns";
 
@@ -46,7 +49,14 @@ const notInSync = (r: VerifyReport) => r.concerns.filter((c) => c.state !== "in 
 test.before(async () => {
     process.chdir(`${__dirname}/../../..`);
     cleanup();
-    engine = await EngineStack.create("zt-drift", "drift", async () => ({ hosts: zeroTrustStack(LAB, SETTINGS).hosts }));
+    engine = await EngineStack.create("zt-drift", "drift", async () => {
+        const built = zeroTrustStack(LAB, SETTINGS);
+        // What the audit report reads, as the dev stack exports it.
+        return {
+            hosts: built.hosts, labNamespaces: built.labNamespaces, labInterfaces: built.labInterfaces,
+            auditPolicy: built.auditPolicy, gatewayEndpoint: built.gatewayEndpoint, gatewayClients: built.gatewayClients,
+        };
+    });
     const r = await engine.up();
     if (r.error) throw new Error(`the lab did not deploy: ${r.error}`);
     hosts = r.outputs.hosts.value;
@@ -121,3 +131,22 @@ test.serial("a host that cannot be reached is reported as such, with ssh's reaso
     }
 });
 
+test.serial("the audit report's material from the lab: policy and measurement agree, scanners pass, every certificate listed", async (t) => {
+    const data = await collectAuditData(engine.stack, { scan: true });
+    t.deepEqual(data.drift.concerns.filter((c) => c.state !== "in sync").map((c) => c.resource), []);
+    const measured = measuredRows(data.allowed, data.measured!);
+    t.deepEqual(measured.rows.filter((r) => r.allowed !== r.open), [], "every allowed pair opens and nothing else does");
+    t.true(measured.rows.some((r) => r.from === "app-1" && r.to === "db" && r.port === "tcp/5432" && r.open));
+    t.deepEqual(data.measured!.underlayAnswered, []);
+    for (const s of data.scanners) t.true(s.passed, `${s.scanner} ${s.target}: ${s.summary}`);
+    t.deepEqual(data.scanners.map((s) => s.scanner).sort(), [...SEED_NODES.map(() => "ssh-audit"), "nmap (from a stranger on the underlay)", "testssl.sh"].sort());
+    // The root, the gateway's server certificate and one per client, none revoked; each with its expiry.
+    t.true(data.certificates.length >= 5, data.certificates.map((c) => c.name).join(" "));
+    t.true(data.certificates.some((c) => c.isCa) && data.certificates.every((c) => !c.revoked && Date.parse(c.notAfter) > Date.now()));
+    t.true(data.certificates.some((c) => /CN=alice/.test(c.subject)));
+    // Each host's peers named by member, read on the host: db peers with the app servers and the operator.
+    const db = data.hosts.find((h) => h.node === "db")!;
+    t.deepEqual(db.peers.map((p) => p.member).sort(), ["app-1", "app-2", "operator"]);
+    t.true(db.firewall.some((l) => l.includes("chain input")));
+    t.regex(auditHtml(data), /<svg[^>]+id="reach-diagram"/);
+});

@@ -16,8 +16,8 @@ import { SEED_NODES, SEED_OPERATOR, SEED_PROBE_PORTS, SEED_RULES, seedPolicyMemb
 import { EngineStack, UpResult } from "../helpers/engine";
 import { removeLabLeftovers } from "../helpers/lab";
 import { stillRunning } from "../helpers/processes";
-import { IP, run, scratchNamespace } from "../helpers/netns";
-import { SSH_AUDIT_ACCEPTED_WARNINGS, TestsslFinding, nmapAnswering, sshAudit, testssl } from "../helpers/scanners";
+import { SSH_AUDIT_ACCEPTED_WARNINGS, TestsslFinding, nmapAnswering, sshAudit, testssl } from "../../scripts/audit/scanners";
+import { strangerOnUnderlay } from "../../scripts/audit/stranger";
 import { curl, expiredCertificate, foreignCertificate, privateDir, tlsRequest, writePrivate } from "./gateway-clients";
 
 const LAB = "e2e";
@@ -168,20 +168,15 @@ test.serial("a second deployment changes nothing and runs no remote command; a p
 });
 
 /** A namespace on the lab's underlay that is no peer of the mesh: a stranger on the same network. */
-function strangerOnUnderlay(t: ExecutionContext, address: string): string[] {
-    const ns = scratchNamespace(t, "ztscan");
-    const veth = `ztsv${ns.slice(-6)}`;
-    run(IP, ["link", "add", veth, "type", "veth", "peer", "name", "eth0", "netns", ns]);
-    t.teardown(() => { spawnSync(IP, ["link", "del", veth], { stdio: "ignore" }); });
-    run(IP, ["link", "set", veth, "master", LAYOUT.bridge, "up"]);
-    run(IP, ["-n", ns, "addr", "add", `${address}/24`, "dev", "eth0"]);
-    run(IP, ["-n", ns, "link", "set", "eth0", "up"]);
-    return [IP, "netns", "exec", ns];
+function strangerFor(t: ExecutionContext, address: string): string[] {
+    const stranger = strangerOnUnderlay(LAYOUT.bridge, `${address}/24`);
+    t.teardown(stranger.remove);
+    return stranger.wrap;
 }
 
 test.serial("the scanners an auditor brings: nmap from a stranger on the underlay, ssh-audit over the mesh, testssl on the gateway", async (t) => {
     const underlay = SEED_NODES.map((n) => underlayOf(n.name));
-    const scan = nmapAnswering(underlay, "1-1024,5432,8080", strangerOnUnderlay(t, "10.213.8.200"));
+    const scan = nmapAnswering(underlay, "1-1024,5432,8080", strangerFor(t, "10.213.8.200"));
     t.deepEqual(scan.answering, [`${underlayOf("gateway")}:443/open`], `only the gateway's HTTPS answers a stranger; everything else is filtered\n${scan.output}`);
 
     assertRoutedVia(meshOf("db"), LAB_INTERFACES);

@@ -7,7 +7,7 @@ import { join } from "path";
 import { renderSshdConfig } from "../../components/render/sshd";
 import { assetPath } from "../../components/assets";
 import { inNamespace, run, scratchNamespace } from "../helpers/netns";
-import { SSH_AUDIT_ACCEPTED_WARNINGS, sshAudit } from "../helpers/scanners";
+import { SSH_AUDIT_ACCEPTED_WARNINGS, sshAudit } from "../../scripts/audit/scanners";
 
 function sshdTest(t: any, settings: string): string {
     mkdirSync("/run/sshd", { recursive: true, mode: 0o755 }); // sshd's privilege separation directory

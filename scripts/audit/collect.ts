@@ -1,0 +1,122 @@
+// Gathers an audit report's material for a stack of this project: its outputs and state, the
+// drift check, and on lab hosts the measured access matrix and the scanners' verdicts.
+import { Stack } from "@pulumi/pulumi/automation";
+import { spawnSync } from "child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "fs";
+import { tmpdir } from "os";
+import { join } from "path";
+import { assertRoutedVia } from "../../components/remote/route-guard";
+import { AuditData, ReportPolicy, ScannerVerdict, certificatesFromState, hostViews } from "../../components/report";
+import { StateResource, appliedConcerns, stateValue, verifyDeployment } from "../../components/verify";
+import { SEED_PROBE_PORTS } from "../../stacks/seed-scenario";
+import { LabNode, measureMatrix, startListeners } from "../lab/report";
+import { nmapAnswering, sshAudit, testssl } from "./scanners";
+import { strangerOnUnderlay } from "./stranger";
+import { nmapVerdict, sshAuditVerdict, testsslVerdict } from "./verdicts";
+
+interface StackOutputs {
+    auditPolicy: ReportPolicy;
+    hosts: Record<string, { underlay: string; mesh: string }>;
+    labNamespaces: string[];
+    labInterfaces: string[];
+    gatewayEndpoint: { serverName: string; address: string; port: number };
+    gatewayClients: Record<string, { caPem: string }>;
+}
+
+const MESH_NETWORK = "zerotrust:index:MeshNetwork";
+
+function publicKeysOf(resources: StateResource[]): Record<string, string> {
+    const mesh = resources.find((r) => r.type === MESH_NETWORK);
+    return (stateValue("MeshNetwork.publicKeys", mesh?.outputs?.publicKeys) as Record<string, string> | undefined) ?? {};
+}
+
+function labNodes(out: StackOutputs): LabNode[] {
+    return Object.entries(out.hosts).map(([name, h]) => ({
+        name, mesh: h.mesh, underlay: h.underlay, namespace: out.labNamespaces.find((n) => n.endsWith(`-${name}`))!,
+    }));
+}
+
+/** A free address on the lab bridge's range (counting down from the top) for the stranger. */
+function freeUnderlayAddress(bridge: string, taken: string[]): string {
+    const info = JSON.parse(spawnSync("ip", ["-j", "-4", "addr", "show", "dev", bridge], { encoding: "utf8" }).stdout || "[]");
+    const a = info[0]?.addr_info?.[0];
+    if (!a) throw new Error(`the lab bridge ${bridge} has no IPv4 address`);
+    const toInt = (s: string) => s.split(".").reduce((n, o) => n * 256 + Number(o), 0);
+    const toText = (n: number) => [24, 16, 8, 0].map((s) => (n >>> s) & 255).join(".");
+    const size = 2 ** (32 - a.prefixlen);
+    const network = toInt(a.local) - (toInt(a.local) % size);
+    for (let n = network + size - 2; n > network; n--) {
+        if (![a.local, ...taken].includes(toText(n))) return `${toText(n)}/${a.prefixlen}`;
+    }
+    throw new Error(`no free address on ${bridge}`);
+}
+
+async function measure(out: StackOutputs) {
+    const nodes = labNodes(out);
+    const ports = SEED_PROBE_PORTS.map((p) => Number(p.split("/")[1]));
+    const listeners = await startListeners(nodes, ports);
+    try {
+        const m = measureMatrix(nodes, "operator", ports, out.labInterfaces);
+        const probes = (nodes.length * (nodes.length - 1) + nodes.length) * ports.length;
+        return { ports: SEED_PROBE_PORTS, probes, open: m.meshOpen, underlayAnswered: m.underlayAnswered };
+    } finally {
+        listeners.forEach((l) => l.kill());
+    }
+}
+
+function scan(out: StackOutputs): ScannerVerdict[] {
+    const verdicts: ScannerVerdict[] = [];
+    const nodes = labNodes(out);
+    for (const n of nodes) {
+        assertRoutedVia(n.mesh, out.labInterfaces);
+        verdicts.push(sshAuditVerdict(`${n.name} sshd (${n.mesh}:22, over the mesh)`, sshAudit(n.mesh, 22)));
+    }
+    const bridge = out.labInterfaces[0];
+    const stranger = strangerOnUnderlay(bridge, freeUnderlayAddress(bridge, nodes.map((n) => n.underlay)));
+    try {
+        const scanned = nmapAnswering(nodes.map((n) => n.underlay), "1-1024,5432,8080", stranger.wrap);
+        const gw = out.gatewayEndpoint;
+        verdicts.push(nmapVerdict(`every host's underlay address, TCP 1-1024, 5432, 8080`, scanned.answering, [`${gw.address}:${gw.port}/open`]));
+    } finally {
+        stranger.remove();
+    }
+    const gw = out.gatewayEndpoint;
+    const dir = mkdtempSync(join(tmpdir(), "zt-report-"));
+    try {
+        const ca = join(dir, "ca.pem");
+        writeFileSync(ca, Object.values(out.gatewayClients)[0].caPem, { mode: 0o600 });
+        assertRoutedVia(gw.address, out.labInterfaces);
+        verdicts.push(testsslVerdict(`${gw.serverName} (${gw.address}:${gw.port})`, testssl(gw.serverName, gw.address, ca, join(dir, "testssl.json"))));
+    } finally {
+        rmSync(dir, { recursive: true, force: true });
+    }
+    return verdicts;
+}
+
+export interface CollectOptions {
+    /** Run ssh-audit, nmap and testssl (lab stacks only). Default: true. */
+    scan?: boolean;
+}
+
+export async function collectAuditData(stack: Stack, opts: CollectOptions = {}): Promise<AuditData> {
+    const generatedAt = new Date().toISOString();
+    const raw = await stack.outputs();
+    const out = Object.fromEntries(Object.entries(raw).map(([k, v]) => [k, v.value])) as StackOutputs;
+    if (!out.auditPolicy) throw new Error(`stack ${stack.name} does not export auditPolicy: run \`pulumi up\` with this version first`);
+    const resources = ((await stack.exportStack()).deployment as { resources?: StateResource[] }).resources ?? [];
+    const [last] = await stack.history(1).catch(() => []);
+    const drift = await verifyDeployment(resources);
+    const revoked = appliedConcerns(resources).flatMap((a) => a.request.crl?.lists.flatMap((l) => l.revokedSerials) ?? []);
+    const lab = (out.labNamespaces ?? []).length > 0;
+    return {
+        stack: stack.name,
+        generatedAt,
+        lastUpdate: last?.endTime ? new Date(last.endTime).toISOString() : undefined,
+        ...out.auditPolicy,
+        measured: lab ? await measure(out) : undefined,
+        drift: { ...drift, stack: stack.name },
+        hosts: hostViews(drift, publicKeysOf(resources)),
+        certificates: certificatesFromState(resources, revoked),
+        scanners: lab && (opts.scan ?? true) ? scan(out) : [],
+    };
+}
