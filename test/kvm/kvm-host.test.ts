@@ -4,7 +4,7 @@
 // configured by a ZeroTrustNode (WireGuard in the VM's kernel, nftables, sshd, all through
 // systemd), a WireGuard handshake with this machine as the operator peer, then destroyed.
 // Slow (minutes): it runs with `npm run test:kvm`, not in the default `npm test`.
-import test from "ava";
+import test, { ExecutionContext } from "ava";
 import * as pulumi from "@pulumi/pulumi";
 import * as tls from "@pulumi/tls";
 import { execFileSync, spawnSync } from "child_process";
@@ -15,6 +15,7 @@ import { KvmHost, tapFor } from "../../components/hosts/kvm";
 import { LabNetwork, LabOperator, labLayout } from "../../components/hosts/lab";
 import { MeshNetwork } from "../../components/mesh-network";
 import { assertRoutedVia } from "../../components/remote/route-guard";
+import { StateResource, formatVerifyReport, verifyDeployment } from "../../components/verify";
 import { ZeroTrustNode } from "../../components/zero-trust-node";
 import { EngineStack } from "../helpers/engine";
 import { removeLabLeftovers } from "../helpers/lab";
@@ -160,7 +161,21 @@ test.serial("a KvmHost boots, answers SSH with its pinned host key, and a ZeroTr
     t.is(keyscan(meshAddress), hostKey.split(" ").slice(0, 2).join(" "));
 });
 
-test.serial("after a reboot the VM comes back with its WireGuard interface and firewall, through systemd", async (t) => {
+/** The drift check of the VM: every concern in sync, its systemd units as the stack left them. */
+async function expectInSync(t: ExecutionContext): Promise<void> {
+    const exported = await engine!.stack.exportStack();
+    const report = await verifyDeployment((exported.deployment as { resources: StateResource[] }).resources);
+    t.log(formatVerifyReport(report));
+    t.deepEqual(report.concerns.map((c) => `${c.resource}: ${c.state}`).sort(), [`${VM}-firewall: in sync`, `${VM}-ssh: in sync`, `${VM}-wireguard: in sync`]);
+    const live = report.concerns.flatMap((c) => c.live ?? []);
+    for (const line of ["unit wg-quick@wg0.service enabled", "unit wg-quick@wg0.service active", "unit zerotrust-firewall.service enabled"]) t.true(live.includes(line), line);
+}
+
+test.serial("the drift check finds the VM as the stack left it, its systemd units included", async (t) => {
+    await expectInSync(t);
+});
+
+test.serial("after a reboot the VM comes back with its WireGuard interface and firewall, through systemd, in sync", async (t) => {
     try { inVm("systemctl reboot"); } catch { /* the session may end before ssh returns */ }
     const started = Date.now();
     const pinned = hostKey.split(" ").slice(0, 2).join(" ");
@@ -180,6 +195,7 @@ test.serial("after a reboot the VM comes back with its WireGuard interface and f
     const at = Number(inVm("wg show wg0 latest-handshakes").trim().split("\t")[1]);
     t.true(at * 1000 > started - 2000, "a new handshake after the reboot");
     t.log(`handshake after the reboot at ${new Date(at * 1000).toISOString()}`);
+    await expectInSync(t);
 });
 
 async function pingUntil(address: string, seconds: number): Promise<boolean> {

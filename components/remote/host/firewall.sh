@@ -41,6 +41,6 @@ zt_concern_state() { # dir | live
         zt_unit_state zerotrust-firewall.service live
     else
         unshare --net /bin/bash -c 'nft -f "$1" && nft -s list table inet zerotrust' _ "$1/firewall.nft"
-        zt_unit_state zerotrust-firewall.service expected enabled active
+        zt_unit_state zerotrust-firewall.service expected
     fi
 }

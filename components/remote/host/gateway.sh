@@ -80,10 +80,10 @@ zt_concern_state() { # dir | live
     if [ "$1" = live ]; then
         zt_crl_lines "$ZT_GW_DIR/crl.pem"
         if zt_gw_running; then echo "nginx running"; else echo "nginx not running"; fi
-        zt_unit_state zerotrust-gateway.service live
+        zt_unit_state zerotrust-gateway.service live active
     else
         zt_crl_lines "$1/crl.pem"
         echo "nginx running"
-        zt_unit_state zerotrust-gateway.service expected enabled active
+        zt_unit_state zerotrust-gateway.service expected active
     fi
 }

@@ -59,19 +59,18 @@ zt_state() { # dir | live
     zt_concern_state "$1"
 }
 
-# "unit NAME STATE" as systemd has it (live) or as it should be; nothing without systemd.
-zt_unit_state() { # unit, live|expected states...
+# "unit NAME enabled" and, with "active", "unit NAME active": as systemd has it (live) or as it
+# should be; nothing without systemd. A oneshot unit that loads state at boot (the firewall's) is
+# enabled but need not be active: the state it loads is checked for itself.
+zt_unit_state() { # unit, live|expected, [active]
     zt_has_systemd || return 0
-    local unit="$1" side="$2"
-    shift 2
-    if [ "$side" = live ]; then
-        local enabled active
-        enabled="$(systemctl is-enabled "$unit" 2>/dev/null)"
-        active="$(systemctl is-active "$unit" 2>/dev/null)"
-        echo "unit $unit ${enabled:-not-found} ${active:-unknown}"
-    else
-        echo "unit $unit $*"
+    local enabled=enabled active=active
+    if [ "$2" = live ]; then
+        enabled="$(systemctl is-enabled "$1" 2>/dev/null)"
+        active="$(systemctl is-active "$1" 2>/dev/null)"
     fi
+    echo "unit $1 ${enabled:-not-found}"
+    if [ "${3:-}" = active ]; then echo "unit $1 ${active:-unknown}"; fi
 }
 
 zt_in_sync() { [ "$(zt_state "$ZT_STAGE" 2>&1)" = "$(zt_state live 2>&1)" ]; }

@@ -92,11 +92,11 @@ zt_concern_state() { # dir | live
             echo "interface mtu $(cat "/sys/class/net/$ZT_IFACE/mtu")"
             wg showconf "$ZT_IFACE" | zt_wg_lines
         fi
-        zt_unit_state "wg-quick@$ZT_IFACE.service" live
+        zt_unit_state "wg-quick@$ZT_IFACE.service" live active
     else
         sed -n 's/^Address *= *//p' "$1/wg.conf" | tr ',' '\n' | tr -d ' ' | awk 'NF { print "interface address " $0 }' | sort
         echo "interface mtu $(sed -n 's/^MTU *= *//p' "$1/wg.conf")"
         wg-quick strip "$1/wg.conf" | zt_wg_lines
-        zt_unit_state "wg-quick@$ZT_IFACE.service" expected enabled active
+        zt_unit_state "wg-quick@$ZT_IFACE.service" expected active
     fi
 }
