@@ -1,10 +1,13 @@
-// `npm run report`: the audit report of one stack of this project, as a self-contained HTML page,
-// the same as Markdown, and the reach diagram as SVG, in audit/ (or --out DIR).
+// `npm run report`: the audit report of one stack of this project (default: dev), as a
+// self-contained HTML page, the same as Markdown, and the reach diagram as SVG, in audit/ (or
+// `-- --out DIR`). On lab stacks it probes the access matrix and runs ssh-audit, nmap and testssl
+// (about two minutes; `-- --no-scan` leaves the scanners out).
 import { LocalWorkspace } from "@pulumi/pulumi/automation";
 import { mkdirSync, writeFileSync } from "fs";
 import { join, resolve } from "path";
 import { auditHtml, auditMarkdown, reachDiagram } from "../components/report";
 import { collectAuditData } from "./audit/collect";
+import { cliReason } from "./cli-error";
 
 function parseArgs(argv: string[]): { stack: string; scan: boolean; out: string } {
     const args = { stack: "dev", scan: true, out: "audit" };
@@ -32,6 +35,6 @@ async function main(): Promise<void> {
 }
 
 main().catch((e: Error) => {
-    process.stderr.write(`zerotrust report: ${e.message}\n`);
+    process.stderr.write(`zerotrust report: ${cliReason(e)}\n`);
     process.exit(1);
 });

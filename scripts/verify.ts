@@ -1,5 +1,9 @@
-// `npm run verify`: the drift check of one stack of this project, printed per host and concern.
+// `npm run verify`: the drift check of one stack of this project (default: dev), read only, printed
+// per host and concern; `-- --repair` re-applies exactly the drifted concerns through the apply
+// protocol; `-- --json FILE` also writes the result. Exit status: 0 in sync, 1 drift (left after a
+// repair), 2 a host could not be checked.
 import { writeFileSync } from "fs";
+import { cliReason } from "./cli-error";
 import { exitCodeOf, formatVerifyReport, verifyStack } from "../components/verify";
 
 interface Args {
@@ -29,6 +33,6 @@ async function main(): Promise<number> {
 }
 
 main().then((code) => process.exit(code), (e: Error) => {
-    process.stderr.write(`zerotrust verify: ${e.message}\n`);
+    process.stderr.write(`zerotrust verify: ${cliReason(e)}\n`);
     process.exit(2);
 });
