@@ -1,10 +1,12 @@
-// MeshNetwork: the WireGuard overlay. Addresses, keys and pre-shared keys are tracked resources;
-// the peer graph comes from the identity policy, compiled once during preview.
+// MeshNetwork: the WireGuard overlay. Each member's key and pre-shared-key secret are tracked
+// resources (two per member, whatever the policy); a pair's pre-shared key is derived from the two
+// members' secrets. The peer graph comes from the identity policy, compiled once during preview.
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
-import { MemberFacts, pairName, wireGuardInterfaceFor } from "./enforcement";
+import { MemberFacts, wireGuardInterfaceFor } from "./enforcement";
 import { MeshPlan, PlannedMember, planMesh } from "./mesh-plan";
 import { PolicyExpectations, PolicyRule } from "./policy";
+import { PskHolder, derivePresharedKey } from "./preshared-keys";
 import { renderWireGuardConfig } from "./render/wireguard";
 import { checkEndpoint } from "./validate";
 import { clampPrivateKey, publicKeyOf } from "./wireguard-keys";
@@ -24,6 +26,11 @@ export interface MeshNodeArgs {
     address?: string;
     /** May SSH to every node over the mesh. Default: false. */
     management?: boolean;
+    /**
+     * Generation of the node's pre-shared-key secret. Raise it to rotate the pre-shared keys of
+     * this node's pairs (and of no other pair). Default: 1.
+     */
+    pskGeneration?: number;
 }
 
 export interface OperatorPeerArgs {
@@ -37,6 +44,8 @@ export interface OperatorPeerArgs {
     address?: string;
     /** host:port where nodes can reach this peer. Default: none (it dials out and keeps alive). */
     endpoint?: pulumi.Input<string>;
+    /** Generation of its pre-shared-key secret; raise it to rotate the keys of its pairs. Default: 1. */
+    pskGeneration?: number;
 }
 
 export interface GatewayClientArgs {
@@ -89,31 +98,33 @@ export class MeshNetwork extends pulumi.ComponentResource {
         this.plan = plan;
         this.addresses = Object.fromEntries(plan.members.map((m) => [m.name, m.address]));
 
-        const privateKeys: Record<string, pulumi.Output<string>> = {};
+        const specs = new Map<string, { endpoint?: pulumi.Input<string> }>([...args.nodes, ...(args.operators ?? [])].map((s) => [s.name, s]));
+        const privateKeys = new Map<string, pulumi.Output<string>>();
+        const publicKeys: Record<string, pulumi.Output<string>> = {};
+        // What a peer's configuration reads of a member, as one output: a member's configuration then
+        // waits on one value per peer, so the work and memory grow with the peer entries, not N².
+        const peerView = new Map<string, pulumi.Output<MemberFacts & PskHolder>>();
         for (const m of plan.members) {
             const seed = new random.RandomBytes(`${name}-${m.name}-wg-key`, { length: 32 }, { parent: this });
-            privateKeys[m.name] = pulumi.secret(seed.base64.apply(clampPrivateKey));
+            // One secret per member, not one resource per pair: pair keys are derived from two of them.
+            const pskSecret = new random.RandomBytes(`${name}-${m.name}-psk-secret`,
+                { length: 32, keepers: { generation: String(m.pskGeneration) } }, { parent: this });
+            const privateKey = pulumi.secret(seed.base64.apply(clampPrivateKey));
+            privateKeys.set(m.name, privateKey);
+            publicKeys[m.name] = pulumi.unsecret(privateKey.apply(publicKeyOf));
+            const endpoint = pulumi.output(specs.get(m.name)!.endpoint)
+                .apply((e) => (e === undefined ? undefined : checkEndpoint(`${m.name}.endpoint`, e)));
+            peerView.set(m.name, pulumi.all([publicKeys[m.name], endpoint, pskSecret.base64]).apply(([publicKey, ep, secret]) => ({
+                name: m.name, address: m.address, publicKey, endpoint: ep, listenPort: m.listenPort, behindNat: m.behindNat, secret,
+            })));
         }
-        const publicKeys = Object.fromEntries(Object.entries(privateKeys).map(([n, k]) => [n, pulumi.unsecret(k.apply(publicKeyOf))]));
-        const psks: Record<string, pulumi.Output<string>> = {};
-        for (const m of plan.members) for (const peer of plan.policy.peers[m.name]) {
-            const pair = pairName(m.name, peer);
-            psks[pair] ??= pulumi.secret(new random.RandomBytes(`${name}-${pair}-psk`, { length: 32 }, { parent: this }).base64);
-        }
-
-        const specs = new Map<string, { endpoint?: pulumi.Input<string> }>([...args.nodes, ...(args.operators ?? [])].map((s) => [s.name, s]));
-        const endpoints = Object.fromEntries(plan.members.map((m) => [m.name,
-            pulumi.output(specs.get(m.name)!.endpoint).apply((e) => (e === undefined ? undefined : checkEndpoint(`${m.name}.endpoint`, e)))]));
-        const facts = pulumi.all([pulumi.all(endpoints), pulumi.all(publicKeys)]).apply(([eps, pubs]) =>
-            Object.fromEntries(plan.members.map((m): [string, MemberFacts] => [m.name, {
-                name: m.name, address: m.address, publicKey: pubs[m.name], endpoint: eps[m.name],
-                listenPort: m.listenPort, behindNat: m.behindNat,
-            }])));
 
         this.members = {};
         for (const m of plan.members) {
-            const config = pulumi.secret(pulumi.all([facts, pulumi.all(psks), privateKeys[m.name]]).apply(([f, keys, priv]) =>
-                renderWireGuardConfig(wireGuardInterfaceFor(plan.policy, f[m.name], priv, plan.prefixLength, plan.mtu, f, keys))));
+            const peers = pulumi.all(plan.policy.peers[m.name].map((p) => peerView.get(p)!));
+            const config = pulumi.secret(pulumi.all([peerView.get(m.name)!, privateKeys.get(m.name)!, peers]).apply(([self, priv, views]) =>
+                renderWireGuardConfig(wireGuardInterfaceFor(self, priv, plan.prefixLength, plan.mtu,
+                    views.map((v) => ({ ...v, presharedKey: derivePresharedKey(self, v) }))))));
             this.members[m.name] = { ...m, publicKey: publicKeys[m.name], config, endpoint: specs.get(m.name)!.endpoint };
         }
         this.registerOutputs({ addresses: this.addresses, publicKeys });

@@ -19,6 +19,7 @@ export interface MemberSpec {
     behindNat?: boolean;
     address?: string;
     management?: boolean;
+    pskGeneration?: number;
 }
 
 /** A gateway client: an identity with a certificate, not on the mesh. */
@@ -43,6 +44,8 @@ export interface PlannedMember extends PolicyMember {
     /** UDP port it listens on; operator peers listen on none. */
     listenPort?: number;
     behindNat: boolean;
+    /** Generation of its pre-shared-key secret: a new generation rotates the keys of its pairs. */
+    pskGeneration: number;
 }
 
 export interface MeshPlan {
@@ -67,9 +70,10 @@ function planMember(field: string, spec: MemberSpec, kind: "node" | "operator"):
     const { name, tags } = nameAndTags(field, spec);
     // Plain endpoints are checked now; outputs (known only at deploy time) when they resolve.
     if (typeof spec.endpoint === "string") checkEndpoint(`${field}.endpoint`, spec.endpoint);
+    const pskGeneration = checkPositiveInt(`${field}.pskGeneration`, spec.pskGeneration ?? 1);
     if (kind === "node") {
         return {
-            name, tags, kind,
+            name, tags, kind, pskGeneration,
             management: spec.management ?? false,
             listenPort: checkPort(`${field}.listenPort`, spec.listenPort ?? DEFAULT_WG_PORT),
             behindNat: spec.behindNat ?? false,
@@ -77,7 +81,7 @@ function planMember(field: string, spec: MemberSpec, kind: "node" | "operator"):
     }
     if (spec.listenPort !== undefined) throw new ValidationError(`${field}.listenPort`, spec.listenPort, "operator peers do not listen; remove it");
     // An operator peer without an endpoint dials out, so it sits behind NAT as far as peers care.
-    return { name, tags, kind, management: spec.management ?? true, behindNat: spec.endpoint === undefined };
+    return { name, tags, kind, pskGeneration, management: spec.management ?? true, behindNat: spec.endpoint === undefined };
 }
 
 export function planMesh(input: MeshPlanInput): MeshPlan {
