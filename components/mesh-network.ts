@@ -22,7 +22,7 @@ export interface MeshNodeArgs {
     listenPort?: number;
     /** Behind NAT: peers cannot dial it, and it sends keepalives. Default: false. */
     behindNat?: boolean;
-    /** Explicit mesh address. Default: derived from the name (stable as members come and go). */
+    /** Explicit mesh address. Default: allocated (the first free of the name's hashes; kept while the node exists). */
     address?: string;
     /** May SSH to every node over the mesh. Default: false. */
     management?: boolean;
@@ -40,7 +40,7 @@ export interface OperatorPeerArgs {
     tags?: string[];
     /** May SSH to every node over the mesh. Default: true. */
     management?: boolean;
-    /** Explicit mesh address. Default: derived from the name. */
+    /** Explicit mesh address. Default: allocated like a node's. */
     address?: string;
     /** host:port where nodes can reach this peer. Default: none (it dials out and keeps alive). */
     endpoint?: pulumi.Input<string>;
@@ -76,6 +76,12 @@ export interface MeshNetworkArgs {
     mtu?: number;
     /** WireGuard interface name on every member. Default: "wg0". */
     interfaceName?: string;
+    /**
+     * The addresses this mesh allocated last time (its `addresses`, as the stack exported them, e.g.
+     * read with `previousStackOutput`): each member keeps its own, so newcomers never renumber anyone.
+     * Default: none (each member takes the first free of its choices, in name order).
+     */
+    previousAddresses?: Record<string, string>;
 }
 
 export interface MeshMember extends PlannedMember {

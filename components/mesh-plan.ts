@@ -37,6 +37,7 @@ export interface MeshPlanInput {
     expect?: PolicyExpectations;
     mtu?: number;
     interfaceName?: string;
+    previousAddresses?: Record<string, string>;
 }
 
 export interface PlannedMember extends PolicyMember {
@@ -100,7 +101,11 @@ export function planMesh(input: MeshPlanInput): MeshPlan {
     if (input.clients !== undefined && !Array.isArray(input.clients)) throw new ValidationError("clients", input.clients, "expected a list of clients");
     const clients: PolicyMember[] = (input.clients ?? []).map((c, i) => ({ ...nameAndTags(`clients[${i}]`, c), kind: "client", management: false }));
     checkUnique("nodes/operators/clients", [...partial, ...clients].map((m) => m.name), "member");
-    const addresses = allocateAddresses(cidr.text, [...input.nodes, ...operators], "cidr");
+    const previous = input.previousAddresses ?? {};
+    if (typeof previous !== "object" || previous === null || Object.values(previous).some((a) => typeof a !== "string")) {
+        throw new ValidationError("previousAddresses", previous, "expected the mesh's addresses by member name, as the stack exported them");
+    }
+    const addresses = allocateAddresses(cidr.text, [...input.nodes, ...operators], "cidr", previous);
     const members = partial.map((m) => ({ ...m, address: addresses.get(m.name)! }));
     const policy = compilePolicy([...members, ...clients], input.rules);
     checkExpectations(policy, input.rules, input.expect);

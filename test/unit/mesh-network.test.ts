@@ -131,3 +131,15 @@ test("a behind-NAT node sends keepalives and gets no Endpoint on its peers", asy
     const vps = await resolve(mesh.configOf("vps"));
     t.notRegex(vps, /PersistentKeepalive|Endpoint = 198\.51\.100\.20/);
 });
+
+test("previousAddresses: members keep what the stack exported last time; a newcomer takes a free address", (t) => {
+    const args = (nodes: string[], previousAddresses?: Record<string, string>) => ({
+        cidr: "10.91.0.0/24", nodes: nodes.map((name) => ({ name })), rules: [{ from: "*", to: "*", ports: ["tcp/80"] }], previousAddresses,
+    });
+    const first = new MeshNetwork("prev-a", args(["web"], { web: "10.91.0.77" }));
+    t.is(first.addresses.web, "10.91.0.77", "a remembered address is kept even where the name would not hash");
+    const grown = new MeshNetwork("prev-b", args(["web", "api"], first.addresses));
+    t.is(grown.addresses.web, "10.91.0.77");
+    t.not(grown.addresses.api, "10.91.0.77");
+    t.throws(() => new MeshNetwork("prev-c", args(["web"], { web: 7 } as any)), { message: /previousAddresses/ });
+});
