@@ -68,8 +68,8 @@ export function firewallSpecFor(policy: CompiledPolicy, node: string, addresses:
     }
     // Management peers' SSH is among the allows (rule -1), beside any rule that opens the SSH port.
     const sshMembers = new Set<string>();
-    for (const a of policy.allows) {
-        if (a.to === node && a.port.proto === "tcp" && a.port.first <= opts.sshPort && opts.sshPort <= a.port.last) sshMembers.add(a.from);
+    for (const a of policy.allowsTo[node] ?? []) {
+        if (a.port.proto === "tcp" && a.port.first <= opts.sshPort && opts.sshPort <= a.port.last) sshMembers.add(a.from);
     }
     return {
         ...opts,

@@ -3,6 +3,7 @@
 // members' secrets. The peer graph comes from the identity policy, compiled once during preview.
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
+import { createHash } from "crypto";
 import { MemberFacts, wireGuardInterfaceFor } from "./enforcement";
 import { MeshPlan, PlannedMember, planMesh } from "./mesh-plan";
 import { PolicyExpectations, PolicyRule } from "./policy";
@@ -125,12 +126,28 @@ export class MeshNetwork extends pulumi.ComponentResource {
             })));
         }
 
+        // Members whose peers (with themselves) are the same set share one combined output: in a full
+        // mesh that is one for the whole mesh, so the outputs stay O(N) while each configuration still
+        // depends only on the keys and secrets it reads.
+        const groups = new Map<string, pulumi.Output<Record<string, MemberFacts & PskHolder>>>();
+        const groupOf = (member: string) => {
+            const closed = [...plan.policy.peers[member], member].sort();
+            const key = createHash("sha256").update(closed.join(" ")).digest("base64");
+            let group = groups.get(key);
+            if (!group) {
+                group = pulumi.all(Object.fromEntries(closed.map((p) => [p, peerView.get(p)!])));
+                groups.set(key, group);
+            }
+            return group;
+        };
         this.members = {};
         for (const m of plan.members) {
-            const peers = pulumi.all(plan.policy.peers[m.name].map((p) => peerView.get(p)!));
-            const config = pulumi.secret(pulumi.all([peerView.get(m.name)!, privateKeys.get(m.name)!, peers]).apply(([self, priv, views]) =>
-                renderWireGuardConfig(wireGuardInterfaceFor(self, priv, plan.prefixLength, plan.mtu,
-                    views.map((v) => ({ ...v, presharedKey: derivePresharedKey(self, v) }))))));
+            const peers = plan.policy.peers[m.name];
+            // Nested applies, not pulumi.all: `all` would walk the shared record again for every member.
+            const group = groupOf(m.name);
+            const config = pulumi.secret(privateKeys.get(m.name)!.apply((priv) => group.apply((views) =>
+                renderWireGuardConfig(wireGuardInterfaceFor(views[m.name], priv, plan.prefixLength, plan.mtu,
+                    peers.map((p) => ({ ...views[p], presharedKey: derivePresharedKey(views[m.name], views[p]) })))))));
             this.members[m.name] = { ...m, publicKey: publicKeys[m.name], config, endpoint: specs.get(m.name)!.endpoint };
         }
         this.registerOutputs({ addresses: this.addresses, publicKeys });
