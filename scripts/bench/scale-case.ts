@@ -8,13 +8,14 @@ import { randomBytes } from "crypto";
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from "fs";
 import { tmpdir } from "os";
 import { join } from "path";
+import { getHeapStatistics } from "v8";
 import type { Shape } from "./scale-program";
 
-/** The largest heap this process used, sampled every 20 ms. */
+/** The largest heap this process used, sampled every 100 ms (v8's own figure: cheaper than memoryUsage()). */
 function heapPeak(): () => number {
     let peak = 0;
-    const sample = () => { peak = Math.max(peak, process.memoryUsage().heapUsed); };
-    setInterval(sample, 20).unref();
+    const sample = () => { peak = Math.max(peak, getHeapStatistics().used_heap_size); };
+    setInterval(sample, 100).unref();
     return () => { sample(); return peak; };
 }
 
