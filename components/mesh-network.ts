@@ -108,8 +108,7 @@ export class MeshNetwork extends pulumi.ComponentResource {
         const specs = new Map<string, { endpoint?: pulumi.Input<string> }>([...args.nodes, ...(args.operators ?? [])].map((s) => [s.name, s]));
         const privateKeys = new Map<string, pulumi.Output<string>>();
         const publicKeys: Record<string, pulumi.Output<string>> = {};
-        // What a peer's configuration reads of a member, as one output: a member's configuration then
-        // waits on one value per peer, so the work and memory grow with the peer entries, not N².
+        // What a configuration reads of a member (its public facts and its pre-shared-key secret), as one output.
         const peerView = new Map<string, pulumi.Output<MemberFacts & PskHolder>>();
         for (const m of plan.members) {
             const seed = new random.RandomBytes(`${name}-${m.name}-wg-key`, { length: 32 }, { parent: this });
