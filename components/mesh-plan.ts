@@ -5,7 +5,7 @@ import { allocateAddresses } from "./addressing";
 import { CompiledPolicy, PolicyExpectations, PolicyMember, PolicyRule, checkExpectations, compilePolicy } from "./policy";
 import { DEFAULT_MTU } from "./render/wireguard";
 import {
-    ValidationError, checkEndpoint, checkInterfaceName, checkName, checkPort, checkPositiveInt, checkTag, checkUnique, parseCidr,
+    ValidationError, checkEndpoint, checkIPv4, checkInterfaceName, checkName, checkPort, checkPositiveInt, checkTag, checkUnique, parseCidr,
 } from "./validate";
 
 export const DEFAULT_WG_PORT = 51820;
@@ -102,9 +102,10 @@ export function planMesh(input: MeshPlanInput): MeshPlan {
     const clients: PolicyMember[] = (input.clients ?? []).map((c, i) => ({ ...nameAndTags(`clients[${i}]`, c), kind: "client", management: false }));
     checkUnique("nodes/operators/clients", [...partial, ...clients].map((m) => m.name), "member");
     const previous = input.previousAddresses ?? {};
-    if (typeof previous !== "object" || previous === null || Object.values(previous).some((a) => typeof a !== "string")) {
+    if (typeof previous !== "object" || previous === null || Array.isArray(previous)) {
         throw new ValidationError("previousAddresses", previous, "expected the mesh's addresses by member name, as the stack exported them");
     }
+    for (const [member, address] of Object.entries(previous)) checkIPv4(`previousAddresses.${member}`, address);
     const addresses = allocateAddresses(cidr.text, [...input.nodes, ...operators], "cidr", previous);
     const members = partial.map((m) => ({ ...m, address: addresses.get(m.name)! }));
     const policy = compilePolicy([...members, ...clients], input.rules);
