@@ -18,35 +18,33 @@ export function pairName(a: string, b: string): string {
     return a < b ? `${a}--${b}` : `${b}--${a}`;
 }
 
+/** What a member's configuration needs of one peer: its facts and the pair's pre-shared key. */
+export interface PeerFacts extends MemberFacts {
+    presharedKey: string;
+}
+
+/** A member's WireGuard interface from its own facts and those of its peers (and nothing else). */
 export function wireGuardInterfaceFor(
-    policy: CompiledPolicy,
     self: MemberFacts,
     privateKey: string,
     prefixLength: number,
     mtu: number,
-    facts: Record<string, MemberFacts>,
-    presharedKeys: Record<string, string>,
+    peers: PeerFacts[],
 ): WireGuardInterface {
-    const peers: WireGuardPeer[] = policy.peers[self.name].map((peerName) => {
-        const peer = facts[peerName];
-        const psk = presharedKeys[pairName(self.name, peerName)];
-        if (!psk) throw new Error(`no pre-shared key for ${pairName(self.name, peerName)}`);
-        return {
-            name: peerName,
-            publicKey: peer.publicKey,
-            presharedKey: psk,
-            address: peer.address,
-            endpoint: peer.endpoint,
-            behindNat: peer.behindNat,
-        };
-    });
     return {
         privateKey,
         addressCidr: `${self.address}/${prefixLength}`,
         listenPort: self.listenPort,
         mtu,
         behindNat: self.behindNat,
-        peers,
+        peers: peers.map((peer): WireGuardPeer => ({
+            name: peer.name,
+            publicKey: peer.publicKey,
+            presharedKey: peer.presharedKey,
+            address: peer.address,
+            endpoint: peer.endpoint,
+            behindNat: peer.behindNat,
+        })),
     };
 }
 
@@ -70,8 +68,8 @@ export function firewallSpecFor(policy: CompiledPolicy, node: string, addresses:
     }
     // Management peers' SSH is among the allows (rule -1), beside any rule that opens the SSH port.
     const sshMembers = new Set<string>();
-    for (const a of policy.allows) {
-        if (a.to === node && a.port.proto === "tcp" && a.port.first <= opts.sshPort && opts.sshPort <= a.port.last) sshMembers.add(a.from);
+    for (const a of policy.allowsTo[node] ?? []) {
+        if (a.port.proto === "tcp" && a.port.first <= opts.sshPort && opts.sshPort <= a.port.last) sshMembers.add(a.from);
     }
     return {
         ...opts,

@@ -6,6 +6,8 @@ export * from "./policy";
 export { planMesh } from "./mesh-plan";
 export { ValidationError } from "./validate";
 export { allocateAddresses } from "./addressing";
+export { previousStackOutput } from "./previous-output";
+export { derivePresharedKey } from "./preshared-keys";
 export { publicKeyOf, clampPrivateKey } from "./wireguard-keys";
 export { HostConnection, existingHost } from "./hosts/connection";
 export { LabHost, LabNetwork, LabOperator } from "./hosts/lab";

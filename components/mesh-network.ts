@@ -1,10 +1,13 @@
-// MeshNetwork: the WireGuard overlay. Addresses, keys and pre-shared keys are tracked resources;
-// the peer graph comes from the identity policy, compiled once during preview.
+// MeshNetwork: the WireGuard overlay. Each member's key and pre-shared-key secret are tracked
+// resources (two per member, whatever the policy); a pair's pre-shared key is derived from the two
+// members' secrets. The peer graph comes from the identity policy, compiled once during preview.
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
-import { MemberFacts, pairName, wireGuardInterfaceFor } from "./enforcement";
+import { createHash } from "crypto";
+import { MemberFacts, wireGuardInterfaceFor } from "./enforcement";
 import { MeshPlan, PlannedMember, planMesh } from "./mesh-plan";
 import { PolicyExpectations, PolicyRule } from "./policy";
+import { PskHolder, derivePresharedKey } from "./preshared-keys";
 import { renderWireGuardConfig } from "./render/wireguard";
 import { checkEndpoint } from "./validate";
 import { clampPrivateKey, publicKeyOf } from "./wireguard-keys";
@@ -20,10 +23,15 @@ export interface MeshNodeArgs {
     listenPort?: number;
     /** Behind NAT: peers cannot dial it, and it sends keepalives. Default: false. */
     behindNat?: boolean;
-    /** Explicit mesh address. Default: derived from the name (stable as members come and go). */
+    /** Explicit mesh address. Default: allocated (the first free of the name's hashes; kept while the node exists). */
     address?: string;
     /** May SSH to every node over the mesh. Default: false. */
     management?: boolean;
+    /**
+     * Generation of the node's pre-shared-key secret. Raise it to rotate the pre-shared keys of
+     * this node's pairs (and of no other pair). Default: 1.
+     */
+    pskGeneration?: number;
 }
 
 export interface OperatorPeerArgs {
@@ -33,10 +41,12 @@ export interface OperatorPeerArgs {
     tags?: string[];
     /** May SSH to every node over the mesh. Default: true. */
     management?: boolean;
-    /** Explicit mesh address. Default: derived from the name. */
+    /** Explicit mesh address. Default: allocated like a node's. */
     address?: string;
     /** host:port where nodes can reach this peer. Default: none (it dials out and keeps alive). */
     endpoint?: pulumi.Input<string>;
+    /** Generation of its pre-shared-key secret; raise it to rotate the keys of its pairs. Default: 1. */
+    pskGeneration?: number;
 }
 
 export interface GatewayClientArgs {
@@ -67,6 +77,12 @@ export interface MeshNetworkArgs {
     mtu?: number;
     /** WireGuard interface name on every member. Default: "wg0". */
     interfaceName?: string;
+    /**
+     * The addresses this mesh allocated last time (its `addresses`, as the stack exported them, e.g.
+     * read with `previousStackOutput`): each member keeps its own, so newcomers never renumber anyone.
+     * Default: none (each member takes the first free of its choices, in name order).
+     */
+    previousAddresses?: Record<string, string>;
 }
 
 export interface MeshMember extends PlannedMember {
@@ -89,31 +105,48 @@ export class MeshNetwork extends pulumi.ComponentResource {
         this.plan = plan;
         this.addresses = Object.fromEntries(plan.members.map((m) => [m.name, m.address]));
 
-        const privateKeys: Record<string, pulumi.Output<string>> = {};
+        const specs = new Map<string, { endpoint?: pulumi.Input<string> }>([...args.nodes, ...(args.operators ?? [])].map((s) => [s.name, s]));
+        const privateKeys = new Map<string, pulumi.Output<string>>();
+        const publicKeys: Record<string, pulumi.Output<string>> = {};
+        // What a configuration reads of a member (its public facts and its pre-shared-key secret), as one output.
+        const peerView = new Map<string, pulumi.Output<MemberFacts & PskHolder>>();
         for (const m of plan.members) {
             const seed = new random.RandomBytes(`${name}-${m.name}-wg-key`, { length: 32 }, { parent: this });
-            privateKeys[m.name] = pulumi.secret(seed.base64.apply(clampPrivateKey));
-        }
-        const publicKeys = Object.fromEntries(Object.entries(privateKeys).map(([n, k]) => [n, pulumi.unsecret(k.apply(publicKeyOf))]));
-        const psks: Record<string, pulumi.Output<string>> = {};
-        for (const m of plan.members) for (const peer of plan.policy.peers[m.name]) {
-            const pair = pairName(m.name, peer);
-            psks[pair] ??= pulumi.secret(new random.RandomBytes(`${name}-${pair}-psk`, { length: 32 }, { parent: this }).base64);
+            // One secret per member, not one resource per pair: pair keys are derived from two of them.
+            const pskSecret = new random.RandomBytes(`${name}-${m.name}-psk-secret`,
+                { length: 32, keepers: { generation: String(m.pskGeneration) } }, { parent: this });
+            const privateKey = pulumi.secret(seed.base64.apply(clampPrivateKey));
+            privateKeys.set(m.name, privateKey);
+            publicKeys[m.name] = pulumi.unsecret(privateKey.apply(publicKeyOf));
+            const endpoint = pulumi.output(specs.get(m.name)!.endpoint)
+                .apply((e) => (e === undefined ? undefined : checkEndpoint(`${m.name}.endpoint`, e)));
+            peerView.set(m.name, pulumi.all([publicKeys[m.name], endpoint, pskSecret.base64]).apply(([publicKey, ep, secret]) => ({
+                name: m.name, address: m.address, publicKey, endpoint: ep, listenPort: m.listenPort, behindNat: m.behindNat, secret,
+            })));
         }
 
-        const specs = new Map<string, { endpoint?: pulumi.Input<string> }>([...args.nodes, ...(args.operators ?? [])].map((s) => [s.name, s]));
-        const endpoints = Object.fromEntries(plan.members.map((m) => [m.name,
-            pulumi.output(specs.get(m.name)!.endpoint).apply((e) => (e === undefined ? undefined : checkEndpoint(`${m.name}.endpoint`, e)))]));
-        const facts = pulumi.all([pulumi.all(endpoints), pulumi.all(publicKeys)]).apply(([eps, pubs]) =>
-            Object.fromEntries(plan.members.map((m): [string, MemberFacts] => [m.name, {
-                name: m.name, address: m.address, publicKey: pubs[m.name], endpoint: eps[m.name],
-                listenPort: m.listenPort, behindNat: m.behindNat,
-            }])));
-
+        // Members whose peers (with themselves) are the same set share one combined output: in a full
+        // mesh that is one for the whole mesh, so the outputs stay O(N) while each configuration still
+        // depends only on the keys and secrets it reads.
+        const groups = new Map<string, pulumi.Output<Record<string, MemberFacts & PskHolder>>>();
+        const groupOf = (member: string) => {
+            const closed = [...plan.policy.peers[member], member].sort();
+            const key = createHash("sha256").update(closed.join(" ")).digest("base64");
+            let group = groups.get(key);
+            if (!group) {
+                group = pulumi.all(Object.fromEntries(closed.map((p) => [p, peerView.get(p)!])));
+                groups.set(key, group);
+            }
+            return group;
+        };
         this.members = {};
         for (const m of plan.members) {
-            const config = pulumi.secret(pulumi.all([facts, pulumi.all(psks), privateKeys[m.name]]).apply(([f, keys, priv]) =>
-                renderWireGuardConfig(wireGuardInterfaceFor(plan.policy, f[m.name], priv, plan.prefixLength, plan.mtu, f, keys))));
+            const peers = plan.policy.peers[m.name];
+            // Nested applies, not pulumi.all: `all` would walk the shared record again for every member.
+            const group = groupOf(m.name);
+            const config = pulumi.secret(privateKeys.get(m.name)!.apply((priv) => group.apply((views) =>
+                renderWireGuardConfig(wireGuardInterfaceFor(views[m.name], priv, plan.prefixLength, plan.mtu,
+                    peers.map((p) => ({ ...views[p], presharedKey: derivePresharedKey(views[m.name], views[p]) })))))));
             this.members[m.name] = { ...m, publicKey: publicKeys[m.name], config, endpoint: specs.get(m.name)!.endpoint };
         }
         this.registerOutputs({ addresses: this.addresses, publicKeys });

@@ -5,7 +5,7 @@ import { allocateAddresses } from "./addressing";
 import { CompiledPolicy, PolicyExpectations, PolicyMember, PolicyRule, checkExpectations, compilePolicy } from "./policy";
 import { DEFAULT_MTU } from "./render/wireguard";
 import {
-    ValidationError, checkEndpoint, checkInterfaceName, checkName, checkPort, checkPositiveInt, checkTag, checkUnique, parseCidr,
+    ValidationError, checkEndpoint, checkIPv4, checkInterfaceName, checkName, checkPort, checkPositiveInt, checkTag, checkUnique, parseCidr,
 } from "./validate";
 
 export const DEFAULT_WG_PORT = 51820;
@@ -19,6 +19,7 @@ export interface MemberSpec {
     behindNat?: boolean;
     address?: string;
     management?: boolean;
+    pskGeneration?: number;
 }
 
 /** A gateway client: an identity with a certificate, not on the mesh. */
@@ -36,6 +37,7 @@ export interface MeshPlanInput {
     expect?: PolicyExpectations;
     mtu?: number;
     interfaceName?: string;
+    previousAddresses?: Record<string, string>;
 }
 
 export interface PlannedMember extends PolicyMember {
@@ -43,6 +45,8 @@ export interface PlannedMember extends PolicyMember {
     /** UDP port it listens on; operator peers listen on none. */
     listenPort?: number;
     behindNat: boolean;
+    /** Generation of its pre-shared-key secret: a new generation rotates the keys of its pairs. */
+    pskGeneration: number;
 }
 
 export interface MeshPlan {
@@ -67,9 +71,10 @@ function planMember(field: string, spec: MemberSpec, kind: "node" | "operator"):
     const { name, tags } = nameAndTags(field, spec);
     // Plain endpoints are checked now; outputs (known only at deploy time) when they resolve.
     if (typeof spec.endpoint === "string") checkEndpoint(`${field}.endpoint`, spec.endpoint);
+    const pskGeneration = checkPositiveInt(`${field}.pskGeneration`, spec.pskGeneration ?? 1);
     if (kind === "node") {
         return {
-            name, tags, kind,
+            name, tags, kind, pskGeneration,
             management: spec.management ?? false,
             listenPort: checkPort(`${field}.listenPort`, spec.listenPort ?? DEFAULT_WG_PORT),
             behindNat: spec.behindNat ?? false,
@@ -77,7 +82,7 @@ function planMember(field: string, spec: MemberSpec, kind: "node" | "operator"):
     }
     if (spec.listenPort !== undefined) throw new ValidationError(`${field}.listenPort`, spec.listenPort, "operator peers do not listen; remove it");
     // An operator peer without an endpoint dials out, so it sits behind NAT as far as peers care.
-    return { name, tags, kind, management: spec.management ?? true, behindNat: spec.endpoint === undefined };
+    return { name, tags, kind, pskGeneration, management: spec.management ?? true, behindNat: spec.endpoint === undefined };
 }
 
 export function planMesh(input: MeshPlanInput): MeshPlan {
@@ -96,7 +101,12 @@ export function planMesh(input: MeshPlanInput): MeshPlan {
     if (input.clients !== undefined && !Array.isArray(input.clients)) throw new ValidationError("clients", input.clients, "expected a list of clients");
     const clients: PolicyMember[] = (input.clients ?? []).map((c, i) => ({ ...nameAndTags(`clients[${i}]`, c), kind: "client", management: false }));
     checkUnique("nodes/operators/clients", [...partial, ...clients].map((m) => m.name), "member");
-    const addresses = allocateAddresses(cidr.text, [...input.nodes, ...operators], "cidr");
+    const previous = input.previousAddresses ?? {};
+    if (typeof previous !== "object" || previous === null || Array.isArray(previous)) {
+        throw new ValidationError("previousAddresses", previous, "expected the mesh's addresses by member name, as the stack exported them");
+    }
+    for (const [member, address] of Object.entries(previous)) checkIPv4(`previousAddresses.${member}`, address);
+    const addresses = allocateAddresses(cidr.text, [...input.nodes, ...operators], "cidr", previous);
     const members = partial.map((m) => ({ ...m, address: addresses.get(m.name)! }));
     const policy = compilePolicy([...members, ...clients], input.rules);
     checkExpectations(policy, input.rules, input.expect);

@@ -55,6 +55,8 @@ export interface CompiledPolicy {
     clientAllows: Allow[];
     /** For each member, the members it has a WireGuard peer entry for, sorted. */
     peers: Record<string, string[]>;
+    /** For each node, the allows into it (an index of `allows`: a firewall reads only its own). */
+    allowsTo: Record<string, Allow[]>;
 }
 
 export const SSH_PORT: PortRange = { proto: "tcp", first: 22, last: 22 };
@@ -145,14 +147,15 @@ export function compilePolicy(members: PolicyMember[], rules: PolicyRule[]): Com
     }
     const peers: Record<string, string[]> = {};
     for (const [name, set] of peerSets) peers[name] = [...set].sort();
-    return { members, allows, clientAllows, peers };
+    const allowsTo: Record<string, Allow[]> = Object.fromEntries(members.filter((m) => m.kind === "node").map((m) => [m.name, []]));
+    for (const a of allows) allowsTo[a.to].push(a);
+    return { members, allows, clientAllows, peers, allowsTo };
 }
 
 /** The allows into one node, grouped by port: what its firewall must admit. */
 export function inboundAllows(policy: CompiledPolicy, node: string): { port: PortRange; sources: string[] }[] {
     const byPort = new Map<string, { port: PortRange; sources: Set<string> }>();
-    for (const a of policy.allows) {
-        if (a.to !== node) continue;
+    for (const a of policy.allowsTo[node] ?? []) {
         const key = formatPort(a.port);
         const entry = byPort.get(key) ?? { port: a.port, sources: new Set<string>() };
         entry.sources.add(a.from);

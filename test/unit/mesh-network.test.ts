@@ -64,14 +64,61 @@ test("configs and private keys are secret outputs", async (t) => {
     t.false(await pulumi.isSecret(mesh.members.db.publicKey));
 });
 
-test("keys and PSKs are tracked random.RandomBytes children of the mesh", async (t) => {
+test("keys and pre-shared-key secrets are tracked random.RandomBytes children of the mesh: two per member, none per pair", async (t) => {
     const mesh = seedMesh("tracked");
     await resolve(mesh.configOf("db"));
     const mine = recorded.filter((r) => r.name.startsWith("tracked-") && r.type === "random:index/randomBytes:RandomBytes");
     t.is(mine.filter((r) => r.name.endsWith("-wg-key")).length, 6);
-    // Pairs: operator with 5 nodes, gateway with 2 apps, 2 apps with db.
-    t.is(mine.filter((r) => r.name.endsWith("-psk")).length, 9);
+    t.is(mine.filter((r) => r.name.endsWith("-psk-secret")).length, 6);
+    t.is(mine.length, 12);
     t.true(mine.every((r) => r.inputs.length === 32));
+});
+
+/** A mesh where every app node reaches every other: N(N-1)/2 pairs. */
+function fullMesh(name: string, n: number, generations: Record<string, number> = {}) {
+    const nodes = Array.from({ length: n }, (_, i) => `app-${i}`);
+    return new MeshNetwork(name, {
+        cidr: "10.90.0.0/16",
+        nodes: nodes.map((node) => ({ name: node, tags: ["app"], endpoint: "198.51.100.1:51820", pskGeneration: generations[node] })),
+        rules: [{ from: "tag:app", to: "tag:app", ports: ["tcp/8080"] }],
+    });
+}
+
+test("resources grow linearly with the members of a full mesh, not with its pairs", async (t) => {
+    for (const n of [8, 24]) {
+        const name = `full${n}`;
+        const mesh = fullMesh(name, n);
+        const configs = await Promise.all(Object.keys(mesh.members).map((m) => resolve(mesh.configOf(m))));
+        t.true(configs.every((c) => (c.match(/\[Peer\]/g) ?? []).length === n - 1), "every member peers with all others");
+        t.is(recorded.filter((r) => r.name.startsWith(`${name}-`)).length, 2 * n, `${n} members`);
+    }
+});
+
+test("raising one member's pskGeneration changes the pre-shared keys of its pairs and of no other pair", async (t) => {
+    // The mocks keep outputs for unchanged inputs, as the engine's state does between two runs.
+    const psks = async (mesh: MeshNetwork) => {
+        const keys = new Map<string, string>();
+        for (const m of Object.keys(mesh.members)) {
+            for (const [, peer, psk] of (await resolve(mesh.configOf(m))).matchAll(/^# (\S+)\n\[Peer\]\nPublicKey = \S+\nPresharedKey = (\S+)$/gm)) {
+                keys.set([m, peer].sort().join("--"), psk);
+            }
+        }
+        return keys;
+    };
+    const before = await psks(fullMesh("rotate", 5));
+    const after = await psks(fullMesh("rotate", 5, { "app-2": 2 }));
+    t.is(before.size, 10);
+    for (const [pair, psk] of before) {
+        if (pair.split("--").includes("app-2")) t.not(after.get(pair), psk, pair);
+        else t.is(after.get(pair), psk, pair);
+    }
+    const rotated = recorded.filter((r) => r.name === "rotate-app-2-psk-secret").map((r) => r.inputs.keepers.generation);
+    t.deepEqual(rotated, ["1", "2"]);
+});
+
+test("a bad pskGeneration is refused before anything is registered", (t) => {
+    t.throws(() => fullMesh("badgen", 2, { "app-1": 0 }), { message: /nodes\[1\]\.pskGeneration/ });
+    t.false(recorded.some((r) => r.name.startsWith("badgen")));
 });
 
 test("a behind-NAT node sends keepalives and gets no Endpoint on its peers", async (t) => {
@@ -83,4 +130,16 @@ test("a behind-NAT node sends keepalives and gets no Endpoint on its peers", asy
     t.regex(await resolve(mesh.configOf("home")), /PersistentKeepalive = 25/);
     const vps = await resolve(mesh.configOf("vps"));
     t.notRegex(vps, /PersistentKeepalive|Endpoint = 198\.51\.100\.20/);
+});
+
+test("previousAddresses: members keep what the stack exported last time; a newcomer takes a free address", (t) => {
+    const args = (nodes: string[], previousAddresses?: Record<string, string>) => ({
+        cidr: "10.91.0.0/24", nodes: nodes.map((name) => ({ name })), rules: [{ from: "*", to: "*", ports: ["tcp/80"] }], previousAddresses,
+    });
+    const first = new MeshNetwork("prev-a", args(["web"], { web: "10.91.0.77" }));
+    t.is(first.addresses.web, "10.91.0.77", "a remembered address is kept even where the name would not hash");
+    const grown = new MeshNetwork("prev-b", args(["web", "api"], first.addresses));
+    t.is(grown.addresses.web, "10.91.0.77");
+    t.not(grown.addresses.api, "10.91.0.77");
+    t.throws(() => new MeshNetwork("prev-c", args(["web"], { web: 7 } as any)), { message: /previousAddresses/ });
 });
