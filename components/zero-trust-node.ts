@@ -69,6 +69,8 @@ export class ZeroTrustNode extends pulumi.ComponentResource {
     private last: pulumi.Resource[];
     private connection!: pulumi.Output<Omit<SshTarget, "host"> & { host: string }>;
     private rollbackSeconds!: number;
+    /** The host's own creation, when it is a resource (a LabHost, a KvmHost). */
+    private hostResource?: pulumi.Resource;
 
     constructor(name: string, args: ZeroTrustNodeArgs, opts?: pulumi.ComponentResourceOptions) {
         const member = args.member ?? name;
@@ -122,6 +124,7 @@ export class ZeroTrustNode extends pulumi.ComponentResource {
 
         this.connection = connection;
         this.rollbackSeconds = rollbackSeconds;
+        this.hostResource = args.connection.ready;
         // One concern at a time per host: each waits for the one before it.
         this.last = [
             ...(args.connection.ready ? [args.connection.ready] : []),
@@ -162,7 +165,13 @@ export class ZeroTrustNode extends pulumi.ComponentResource {
             // Nothing secret is printed, but keep the driver's output out of logs all the same.
             logging: "none",
             addPreviousOutputInEnv: false,
-        }, { parent: extra.parent ?? this, dependsOn: this.last, additionalSecretOutputs: ["stdin"], ...extra.options });
+        }, {
+            parent: extra.parent ?? this, dependsOn: this.last, additionalSecretOutputs: ["stdin"],
+            // A host removed in the same update takes its configuration with it: no teardown over
+            // SSH (its peers may already have dropped it, so the mesh path is gone).
+            deletedWith: this.hostResource,
+            ...extra.options,
+        });
         this.last = [cmd];
         return cmd;
     }

@@ -21,6 +21,11 @@ const built = zeroTrustStack(pulumi.getStack(), {
     sshPublicKey: cfg.get("sshPublicKey"),
     kvm: cfg.getObject<KvmPlacementSettings>("kvm"),
     revokedClients: cfg.getObject<string[]>("revokedClients"),
+    retiredNodes: cfg.getObject<string[]>("retiredNodes"),
+    certificateAuthorities: cfg.getObject<string[]>("certificateAuthorities"),
+    issuingCa: cfg.get("issuingCa"),
+    certificateValidityHours: cfg.getNumber("certificateValidityHours"),
+    certificateRenewalHours: cfg.getNumber("certificateRenewalHours"),
 });
 
 export const hosts = built.hosts;

@@ -44,17 +44,22 @@ export class EngineStack {
         (this.stack.workspace as LocalWorkspace).program = program;
     }
 
-    async up(): Promise<UpResult> {
+    /**
+     * `continueOnError`: as `pulumi up --continue-on-error` (a failed resource stops only its
+     * dependents). `onEvent`: sees every engine event as it happens (to act in the middle of an up).
+     */
+    async up(opts: { continueOnError?: boolean; onEvent?: (e: EngineEvent) => void } = {}): Promise<UpResult> {
         const changes: string[] = [];
         const errors: string[] = [];
         const onEvent = (e: EngineEvent) => {
             const done = e.resOutputsEvent ?? e.resOpFailedEvent;
             if (done && done.metadata.op !== "same") changes.push(`${done.metadata.op} ${done.metadata.type} ${nameOf(done.metadata.urn)}`);
             if (e.diagnosticEvent?.severity === "error") errors.push(`${e.diagnosticEvent.urn ? nameOf(e.diagnosticEvent.urn) + ": " : ""}${e.diagnosticEvent.message.trim()}`);
+            opts.onEvent?.(e);
         };
         const ran = () => changes.filter((c) => c.split(" ")[1] === COMMAND_TYPE).map((c) => c.split(" ")[2]);
         try {
-            const r = await this.stack.up({ onEvent, color: "never" });
+            const r = await this.stack.up({ onEvent, color: "never", continueOnError: opts.continueOnError });
             return { ran: ran(), changes, outputs: r.outputs };
         } catch (e) {
             return { ran: ran(), changes, error: errors.join("\n") || String(e), outputs: {} };
@@ -63,15 +68,22 @@ export class EngineStack {
 
     /** The resource operations a preview plans, as "op name" (empty: no changes). */
     async preview(): Promise<string[]> {
+        return (await this.previewWithWarnings()).planned;
+    }
+
+    /** The operations a preview plans and the warnings it prints. */
+    async previewWithWarnings(): Promise<{ planned: string[]; warnings: string[] }> {
         const planned: string[] = [];
+        const warnings: string[] = [];
         await this.stack.preview({
             color: "never",
             onEvent: (e) => {
                 const p = e.resourcePreEvent?.metadata;
                 if (p && p.op !== "same") planned.push(`${p.op} ${nameOf(p.urn)}`);
+                if (e.diagnosticEvent?.severity === "warning") warnings.push(e.diagnosticEvent.message.trim());
             },
         });
-        return planned;
+        return { planned, warnings };
     }
 
     async destroy(): Promise<void> {
