@@ -15,7 +15,7 @@ export function renewalNotice(cert: { name: string; commonName: string }, notAft
     const state = expiry <= now ? "expired at" : "expires at";
     const action = dryRun ? "`pulumi up` reissues it" : "this update reissues it";
     return `certificate '${cert.name}' (CN=${cert.commonName}) ${state} ${expiry.toISOString()} and is inside its renewal window ` +
-        `(the last ${earlyRenewalHours} h, since ${windowOpens.toISOString()}): ${action} with a new key, and its holder gets the new ` +
+        `(the last ${earlyRenewalHours} h, since ${windowOpens.toISOString()}): ${action}, and its holder gets the new ` +
         "credentials from the stack outputs";
 }
 
@@ -24,15 +24,23 @@ interface RecordedResource {
     outputs?: Record<string, unknown>;
 }
 
-let recorded: Promise<Record<string, RecordedResource>> | undefined;
+// One read per program run: a CLI run is a process, but an inline program (Automation API) runs
+// again in the same process, so the read is kept per run's stack resource.
+const readsPerRun = new WeakMap<object, Promise<Record<string, RecordedResource>>>();
+const noRun = {};
 
 /**
  * Every resource's outputs as the stack's last deployment recorded them, by URN (empty for a new
  * stack). Read through the engine's builtin provider, once per program run.
  */
 export function lastRecordedOutputs(): Promise<Record<string, RecordedResource>> {
-    recorded ??= pulumi.runtime.invoke("pulumi:pulumi:readStackResourceOutputs", { stackName: pulumi.getStack() })
-        .then((r) => (r && typeof r.outputs === "object" ? r.outputs as Record<string, RecordedResource> : {}))
-        .catch(() => ({}));
-    return recorded;
+    const run = pulumi.runtime.getStackResource() ?? noRun;
+    let read = readsPerRun.get(run);
+    if (!read) {
+        read = pulumi.runtime.invoke("pulumi:pulumi:readStackResourceOutputs", { stackName: pulumi.getStack() })
+            .then((r) => (r && typeof r.outputs === "object" ? r.outputs as Record<string, RecordedResource> : {}))
+            .catch(() => ({}));
+        readsPerRun.set(run, read);
+    }
+    return read;
 }
