@@ -207,6 +207,27 @@ test.serial("retiring a node whose host stays, then removing it: two updates, te
     t.false(existsSync(`/run/netns/${ns("app-3")}`));
 });
 
+test.serial("retiring a node whose host is already gone: the teardown says so, and one documented command finishes it", async (t) => {
+    const back = await up(BASE); // app-3 again, on a new lab host
+    t.is(back.error, undefined);
+    execFileSync("ip", ["-n", ns("app-3"), "link", "set", "eth0", "down"]); // gone, as far as anyone can tell
+    const retiring = { ...BASE, retiredNodes: ["app-3"] };
+    const stuck = await up(retiring);
+    t.log(`teardown with the host gone:\n${stuck.error}`);
+    t.regex(stuck.error ?? "", /app-3-ssh: [^]*removing ssh on 10\.74\.0\.\d+ failed: the host is unreachable/);
+    t.regex(stuck.error!, /pulumi state delete --target-dependents/);
+    const urn = (await engine.stack.exportStack()).deployment.resources.map((r: { urn: string }) => r.urn).find((u: string) => u.endsWith("::app-3-bootstrap"));
+    t.truthy(urn);
+    const forget = engine.cli(["state", "delete", "--target-dependents", "--yes", urn!]);
+    t.is(forget.status, 0, forget.stderr);
+    const finished = await up(retiring);
+    t.is(finished.error, undefined);
+    t.deepEqual(finished.ran, [], "nothing of app-3's configuration is left to remove");
+    const removed = await up({ ...BASE, extraAppServers: 0 });
+    t.is(removed.error, undefined);
+    t.false(existsSync(`/run/netns/${ns("app-3")}`));
+});
+
 /** Echo apps behind the gateway, and the files a client needs, in a private directory. */
 async function gatewayFixture(t: ExecutionContext) {
     const gatewayAt = underlayOf("gateway");

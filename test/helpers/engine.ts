@@ -2,6 +2,7 @@
 // inline program, a LocalWorkspace on a file backend in a temporary directory, and the CLI and
 // plugins that scripts/setup-pulumi.sh installed. `up` reports which commands ran and what failed.
 import { EngineEvent, LocalWorkspace, OutputMap, Stack } from "@pulumi/pulumi/automation";
+import { SpawnSyncReturns, spawnSync } from "child_process";
 import { randomBytes } from "crypto";
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from "fs";
 import { tmpdir } from "os";
@@ -21,7 +22,7 @@ const COMMAND_TYPE = "command:local:Command";
 const nameOf = (urn: string) => urn.split("::").pop()!;
 
 export class EngineStack {
-    private constructor(readonly stack: Stack, readonly backendDir: string) {}
+    private constructor(readonly stack: Stack, readonly backendDir: string, private readonly envVars: Record<string, string>) {}
 
     /** A stack of a project made for this test, on its own file backend. */
     static async create(project: string, stackName: string, program: () => Promise<Record<string, unknown> | void>): Promise<EngineStack> {
@@ -36,7 +37,7 @@ export class EngineStack {
             envVars,
             projectSettings: { name: project, runtime: "nodejs", backend: { url: `file://${backendDir}` } },
         });
-        return new EngineStack(stack, backendDir);
+        return new EngineStack(stack, backendDir, envVars);
     }
 
     /** Swaps the program (an inline program is fixed per stack object: settings change per up). */
@@ -88,6 +89,12 @@ export class EngineStack {
 
     async destroy(): Promise<void> {
         await this.stack.destroy({ color: "never" });
+    }
+
+    /** The pulumi CLI on this stack, as an operator runs it (`pulumi state delete ...`, say). */
+    cli(args: string[]): SpawnSyncReturns<string> {
+        return spawnSync("pulumi", [...args, "--stack", this.stack.name, "--non-interactive"],
+            { cwd: this.backendDir, env: { ...process.env, ...this.envVars }, encoding: "utf8" });
     }
 
     /** Every state file's text (checked for secrets in the clear). */
