@@ -1,6 +1,8 @@
 // The day-2 settings and messages as pure functions: which nodes may be retired, which CAs a
 // rollover names, and what an operator reads when a host cannot be reached.
 import test from "ava";
+import { spawnSync } from "child_process";
+import { blockedCommand } from "../../components/zero-trust-node";
 import { connectionFailure, failureMessage } from "../../components/remote/ssh-failure";
 import { checkCertificateAuthorities, checkRetiredNodes } from "../../stacks/program";
 import { SEED_NODES } from "../../stacks/seed-scenario";
@@ -36,4 +38,12 @@ test("a connection that fails names the host and the cause; a remote program tha
     const remote = { code: 1, err: "zerotrust firewall: FAILED: validation refused the new firewall config; nothing was changed" };
     t.is(connectionFailure(remote), undefined);
     t.is(failureMessage("applying", "firewall", "10.74.0.9", remote), `applying firewall on 10.74.0.9 failed: ${remote.err}`);
+});
+
+test("a concern whose predecessor failed runs a command that fails naming both, and refuses names it could not quote", (t) => {
+    const cmd = blockedCommand("db-firewall", "db-wireguard");
+    const r = spawnSync("/bin/sh", ["-c", cmd], { encoding: "utf8" });
+    t.is(r.status, 1);
+    t.regex(r.stderr, /^zerotrust: db-firewall not applied: db-wireguard, which comes before it on this host, failed in this update/);
+    t.throws(() => blockedCommand("db-firewall", "x'; rm -rf /; '"), { message: /unsafe/ });
 });
