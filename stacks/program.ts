@@ -12,6 +12,8 @@ import { ExistingHostSettings, placeOnExisting } from "./placements/existing";
 import { KvmPlacementSettings, placeOnKvm } from "./placements/kvm";
 import { placeOnLab } from "./placements/lab";
 import { ValidationError, checkName, checkUnique } from "../components/validate";
+import { lastRecordedOutputs } from "../components/certificate-renewal";
+import { removedWithoutRetiring } from "../components/removal-check";
 import { Placement } from "./placements/placed";
 import { SEED_CLIENTS, SEED_EXPECT, SEED_GATEWAY, SEED_NODES, SEED_OPERATOR, SEED_RULES, ScenarioNode } from "./seed-scenario";
 
@@ -85,10 +87,31 @@ function place(nodes: ScenarioNode[], s: StackSettings, lab: LabNetwork | undefi
     throw new Error(`zerotrust:hostKind: ${JSON.stringify(s.hostKind)} is not valid: use "lab", "kvm" or "existing"`);
 }
 
-export function zeroTrustStack(stack: string, s: StackSettings) {
+/** The scenario's nodes: the seeds' and the extra app servers (pure). */
+export function scenarioNodes(s: Pick<StackSettings, "extraAppServers">): ScenarioNode[] {
     // More app servers on request: the scenario grows without renumbering anyone.
     const extraApps: ScenarioNode[] = Array.from({ length: s.extraAppServers }, (_, i) => ({ name: `app-${i + 3}`, tags: ["app"] }));
-    const nodes = [...SEED_NODES, ...extraApps];
+    return [...SEED_NODES, ...extraApps];
+}
+
+/**
+ * Checks that need the stack's last deployment, made before any resource is registered (so a
+ * refusal changes nothing, even under --continue-on-error). On existing hosts, which are not
+ * resources of the stack, nothing takes a node's configuration with it: a node configured at the
+ * last deployment and gone now must have been retired first.
+ */
+export async function preflight(s: StackSettings): Promise<void> {
+    if (s.hostKind !== "existing") return;
+    const skipped = removedWithoutRetiring(Object.keys(await lastRecordedOutputs()), scenarioNodes(s).map((n) => n.name));
+    if (skipped.length > 0) {
+        throw new ValidationError("nodes", skipped, "were removed without being retired first: their teardown would have to reach them over " +
+            "the mesh their peers drop in this same update. Keep them in the stack, list them in retiredNodes: " +
+            `${JSON.stringify(skipped)}, run pulumi up, then remove them (README, "Day-2 operations")`);
+    }
+}
+
+export function zeroTrustStack(stack: string, s: StackSettings) {
+    const nodes = scenarioNodes(s);
     const retired = checkRetiredNodes(s.retiredNodes ?? [], nodes, SEED_GATEWAY.node);
     const lab = s.hostKind === "lab" ? new LabNetwork(stack, { subnet: s.labSubnet, alsoUnrouted: [s.meshCidr] }) : undefined;
     const { placed, bootstrapSshSources } = place(nodes, s, lab);

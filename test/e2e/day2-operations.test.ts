@@ -14,6 +14,7 @@ import { SEED_NODES } from "../../stacks/seed-scenario";
 import { EngineStack, UpResult } from "../helpers/engine";
 import { removeLabLeftovers } from "../helpers/lab";
 import { NFT } from "../helpers/netns";
+import { collectRejections } from "../helpers/rejections";
 import { curl, privateDir, writePrivate } from "./gateway-clients";
 
 const LAB = "d2";
@@ -65,28 +66,6 @@ test.after.always(async () => {
     cleanupLeftovers();
 });
 
-/**
- * An inline program runs in this process: a resource that fails rejects its outputs here, and the
- * engine reports the failure as the update's error. Those rejections are collected (and must all
- * be failed registrations) instead of failing the test file; any other rejection still does.
- */
-function expectFailedRegistrations(t: ExecutionContext): () => string[] {
-    const seen: string[] = [];
-    const others = process.listeners("unhandledRejection");
-    process.removeAllListeners("unhandledRejection");
-    const collect = (reason: unknown, promise: Promise<unknown>) => {
-        const message = reason instanceof Error ? reason.message : String(reason);
-        if (/failed to register/.test(message)) seen.push(message);
-        else for (const l of others) l(reason, promise);
-    };
-    process.on("unhandledRejection", collect);
-    t.teardown(() => {
-        process.removeListener("unhandledRejection", collect);
-        for (const l of others) process.on("unhandledRejection", l);
-    });
-    return () => seen;
-}
-
 /** Pings over the mesh between pairs an operation must not touch; stop() prints and returns the losses. */
 function pingUntouched(t: ExecutionContext, pairs: [string, string][]) {
     const pings = pairs.map(([from, to]) => ({ label: `${from} -> ${to}`, ping: startPing(ns(from), meshOf(to)) }));
@@ -116,7 +95,7 @@ test.serial("a host unreachable mid-up: its resources fail naming it and the cau
         execFileSync("ip", ["-n", ns("db"), "link", "set", "eth0", "down"]);
     };
     t.teardown(() => { spawnSync("ip", ["-n", ns("db"), "link", "set", "eth0", "up"]); });
-    const registrationFailures = expectFailedRegistrations(t);
+    const registrationFailures = collectRejections(t, /failed to register/);
     const finished: string[] = [];
     const started = Date.now();
     const failed = await up(grow, {

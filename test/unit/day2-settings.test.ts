@@ -3,6 +3,7 @@
 import test from "ava";
 import { spawnSync } from "child_process";
 import { blockedCommand } from "../../components/zero-trust-node";
+import { configuredNodes, removedWithoutRetiring } from "../../components/removal-check";
 import { connectionFailure, failureMessage } from "../../components/remote/ssh-failure";
 import { checkCertificateAuthorities, checkRetiredNodes } from "../../stacks/program";
 import { SEED_NODES } from "../../stacks/seed-scenario";
@@ -46,4 +47,15 @@ test("a concern whose predecessor failed runs a command that fails naming both, 
     t.is(r.status, 1);
     t.regex(r.stderr, /^zerotrust: db-firewall not applied: db-wireguard, which comes before it on this host, failed in this update/);
     t.throws(() => blockedCommand("db-firewall", "x'; rm -rf /; '"), { message: /unsafe/ });
+});
+
+test("a node configured last time and gone now without being retired is named; a retired (still listed) one is not", (t) => {
+    const urn = (node: string) => `urn:pulumi:staging::zerotrust::zerotrust:index:ZeroTrustNode$command:local:Command::${node}-wireguard`;
+    const recorded = [urn("db"), urn("app-3"), urn("app-10"),
+        "urn:pulumi:staging::zerotrust::zerotrust:index:ZeroTrustNode$command:local:Command::db-firewall",
+        "urn:pulumi:staging::zerotrust::zerotrust:index:MeshNetwork$random:index/randomBytes:RandomBytes::staging-app-3-wg-key"];
+    t.deepEqual(configuredNodes(recorded), ["app-10", "app-3", "db"]);
+    t.deepEqual(removedWithoutRetiring(recorded, ["db", "app-3", "app-10"]), [], "all still there (retired ones stay listed)");
+    t.deepEqual(removedWithoutRetiring(recorded, ["db"]), ["app-10", "app-3"]);
+    t.deepEqual(removedWithoutRetiring([], ["db"]), [], "a new stack");
 });
