@@ -3,6 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as tls from "@pulumi/tls";
 import { ValidationError, checkDnValue, checkDnsName, checkIPv4, checkName, checkPositiveInt } from "./validate";
 import { caKeySpec, KeySpec } from "./key-spec";
+import { lastRecordedOutputs, renewalNotice } from "./certificate-renewal";
 
 export interface InternalCAArgs {
     /** Subject CN of the root certificate. Default: "<name> root CA". */
@@ -32,7 +33,11 @@ export interface CertificateArgs {
     ipAddresses?: string[];
     /** Lifetime in hours. Default: 2160 (90 days). */
     validityHours?: number;
-    /** Replace the certificate on a deployment this many hours before expiry. Default: 720 (30 days). */
+    /**
+     * Replace the certificate on a deployment this many hours before expiry; `pulumi preview` warns
+     * about a certificate inside this window, naming it and its expiry. Equal to validityHours:
+     * reissue on every deployment. Default: 720 (30 days).
+     */
     earlyRenewalHours?: number;
     /** "ECDSA" (P-256) or "RSA". Default: the CA's algorithm. */
     keyAlgorithm?: string;
@@ -68,8 +73,8 @@ export class IssuedCertificate extends pulumi.ComponentResource {
         const ipAddresses = (args.ipAddresses ?? []).map((a, i) => checkIPv4(field(`ipAddresses[${i}]`), a));
         const validity = checkPositiveInt(field("validityHours"), args.validityHours ?? 2160);
         const renewal = checkPositiveInt(field("earlyRenewalHours"), args.earlyRenewalHours ?? 720);
-        if (renewal >= validity) {
-            throw new ValidationError(field("earlyRenewalHours"), renewal, `must be less than validityHours (${validity})`);
+        if (renewal > validity) {
+            throw new ValidationError(field("earlyRenewalHours"), renewal, `must not exceed validityHours (${validity})`);
         }
         const spec = caKeySpec(field("keyAlgorithm"), args.keyAlgorithm ?? ca.keySpec.algorithm, args.rsaBits ?? 2048);
         super("zerotrust:index:IssuedCertificate", name, {}, opts);
@@ -89,6 +94,12 @@ export class IssuedCertificate extends pulumi.ComponentResource {
             earlyRenewalHours: renewal,
             allowedUses: leafUses(spec.algorithm, args.purpose),
         }, { parent: this });
+        // Inside its renewal window the provider plans a new certificate; say so, with the old one's expiry.
+        pulumi.all([cert.urn, lastRecordedOutputs()]).apply(([urn, last]) => {
+            const notice = renewalNotice({ name, commonName }, last[urn]?.outputs?.validityEndTime as string | undefined, renewal,
+                new Date(), pulumi.runtime.isDryRun());
+            if (notice) void pulumi.log.warn(notice, this);
+        });
         this.privateKeyPem = pulumi.secret(key.privateKeyPem);
         this.certPem = cert.certPem;
         this.fullChainPem = pulumi.all([cert.certPem, ca.intermediateCertPem]).apply(([leaf, mid]) => leaf + (mid ?? ""));

@@ -15,7 +15,14 @@ import { ZeroTrustNode } from "./zero-trust-node";
 export interface MtlsGatewayArgs {
     /** The host the gateway runs on; its publicTcpPorts must include listenPort. */
     node: ZeroTrustNode;
+    /** The CA that issues the gateway's server certificate and its clients' certificates. */
     ca: InternalCA;
+    /**
+     * Other CAs whose client certificates the gateway also accepts, and whose roots clients get in
+     * their caPem: a CA being introduced or retired during a rollover (see the README). They must
+     * share ca's organization (the allowlist matches CN and O). Default: none.
+     */
+    trustedCas?: InternalCA[];
     /** DNS name on the server certificate, the name clients connect to. */
     serverName: string;
     /** IPv4 addresses on the server certificate too. Default: none. */
@@ -36,13 +43,17 @@ export interface MtlsGatewayArgs {
     allowTls12?: boolean;
     /** CRLs are remade every this many days and stay valid for two such windows. Default: 7. */
     crlWindowDays?: number;
+    /** Lifetime of the server and client certificates, in hours. Default: 2160 (90 days). */
+    certificateValidityHours?: number;
+    /** Reissue them on the first deployment this many hours before expiry. Default: 720 (30 days). */
+    certificateRenewalHours?: number;
 }
 
 export interface ClientCredentials {
     certPem: pulumi.Output<string>;
     /** Secret. */
     privateKeyPem: pulumi.Output<string>;
-    /** The CA certificates that verify the gateway's server certificate. */
+    /** The CA certificates that verify the gateway's server certificate (every trusted CA's during a rollover). */
     caPem: pulumi.Output<string>;
     /** Key, certificate and chain in one PKCS#12 file, for browsers and keystores (secret). */
     pkcs12: Pkcs12Bundle;
@@ -98,14 +109,28 @@ export class MtlsGateway extends pulumi.ComponentResource {
         const upstreams = args.upstreams.map((u, i) => resolveUpstream(`upstreams[${i}]`, u, args.node.meshAddresses));
         if (upstreams.length === 0) throw new ValidationError("upstreams", [], "the gateway needs at least one upstream");
         const windowDays = checkPositiveInt("crlWindowDays", args.crlWindowDays ?? 7, 365);
+        const ca = args.ca;
+        const trusted = args.trustedCas ?? [];
+        trusted.forEach((other, i) => {
+            if (other === ca) throw new ValidationError(`trustedCas[${i}]`, "(the issuing ca)", "is ca itself; list only the other CAs");
+            if (other.organization !== ca.organization) {
+                throw new ValidationError(`trustedCas[${i}].organization`, other.organization,
+                    `differs from ca's (${ca.organization}); the allowlist matches CN and O, so its clients would all get 403: give both CAs one organization`);
+            }
+        });
+        const validityHours = args.certificateValidityHours;
+        const earlyRenewalHours = args.certificateRenewalHours;
         super("zerotrust:index:MtlsGateway", name, {}, opts);
         this.listenPort = listenPort;
-        const ca = args.ca;
+        const allCas = [ca, ...trusted];
+        // What verifies a client (nginx) and what verifies the server (clients): every trusted CA.
+        const trustedChains = pulumi.all(allCas.map((c) => c.chainPem)).apply((chains) => chains.join(""));
 
-        this.serverCertificate = ca.issueServerCertificate(`${name}-server`, { commonName: serverName, dnsNames: [serverName], ipAddresses: serverAddresses });
-        const issued = Object.fromEntries(clients.map((c) => [c, ca.issueClientCertificate(c)]));
+        const lifetime = { validityHours, earlyRenewalHours };
+        this.serverCertificate = ca.issueServerCertificate(`${name}-server`, { commonName: serverName, dnsNames: [serverName], ipAddresses: serverAddresses, ...lifetime });
+        const issued = Object.fromEntries(clients.map((c) => [c, ca.issueClientCertificate(c, lifetime)]));
         this.clients = Object.fromEntries(clients.map((c) => [c, {
-            certPem: issued[c].certPem, privateKeyPem: issued[c].privateKeyPem, caPem: ca.chainPem,
+            certPem: issued[c].certPem, privateKeyPem: issued[c].privateKeyPem, caPem: trustedChains,
             pkcs12: pkcs12Bundle(`${name}-${c}-p12`, c, { certPem: issued[c].certPem, privateKeyPem: issued[c].privateKeyPem, chainPem: ca.chainPem }, this),
         }]));
 
@@ -114,13 +139,13 @@ export class MtlsGateway extends pulumi.ComponentResource {
         const config = revokedSerials.apply((serials) => renderGatewayConfig({
             listenPort, serverName, upstreams,
             allowedDns: allowed.filter((c) => !revoked.includes(c)).map((c) => `CN=${c},O=${ca.organization}`),
-            verifyDepth: ca.verifyDepth,
+            verifyDepth: Math.max(...allCas.map((c) => c.verifyDepth)),
             allowTls12: args.allowTls12 ?? false,
             pidFile: "/run/zerotrust-gateway.pid",
             errorLog: "/var/log/nginx/zerotrust-gateway.error.log",
             sessionEpoch: sessionEpochOf(serials),
         }));
-        const files = pulumi.all([config, this.serverCertificate.fullChainPem, this.serverCertificate.privateKeyPem, ca.chainPem])
+        const files = pulumi.all([config, this.serverCertificate.fullChainPem, this.serverCertificate.privateKeyPem, trustedChains])
             .apply(([conf, chain, key, cas]) => ({
                 [GATEWAY_FILES.config]: conf,
                 [GATEWAY_FILES.certificate]: chain,
@@ -129,12 +154,15 @@ export class MtlsGateway extends pulumi.ComponentResource {
             }));
 
         const window = crlWindow(new Date(), windowDays);
-        const crl = pulumi.all([ca.issuerCertPem, ca.issuerKeyPem, ca.rootCertPem, ca.rootKeyPem, ca.intermediateCertPem, revokedSerials])
-            .apply(([issuerCert, issuerKey, rootCert, rootKey, mid, serials]) => {
-                const lists: CrlRequest[] = [{ caCertPem: issuerCert, caKeyPem: issuerKey, revokedSerials: serials, window, windowDays }];
-                if (mid) lists.push({ caCertPem: rootCert, caKeyPem: rootKey, revokedSerials: [], window, windowDays });
-                return { file: GATEWAY_FILES.crl, lists };
-            });
+        // nginx needs a CRL from every CA in every trusted chain; the revoked clients' certificates are the issuing CA's.
+        const crlsOf = (c: InternalCA, serials: pulumi.Input<string[]>) =>
+            pulumi.all([c.issuerCertPem, c.issuerKeyPem, c.rootCertPem, c.rootKeyPem, c.intermediateCertPem, serials])
+                .apply(([issuerCert, issuerKey, rootCert, rootKey, mid, revokedHere]): CrlRequest[] => [
+                    { caCertPem: issuerCert, caKeyPem: issuerKey, revokedSerials: revokedHere, window, windowDays },
+                    ...(mid ? [{ caCertPem: rootCert, caKeyPem: rootKey, revokedSerials: [], window, windowDays }] : []),
+                ]);
+        const crl = pulumi.all(allCas.map((c) => crlsOf(c, c === ca ? revokedSerials : [])))
+            .apply((perCa) => ({ file: GATEWAY_FILES.crl, lists: perCa.flat() }));
         args.node.applyConcern(`${name}-gateway`, "gateway", files, {}, { crl, parent: this });
         this.registerOutputs({ listenPort, serverCertPem: this.serverCertificate.certPem });
     }

@@ -46,6 +46,17 @@ export interface ZeroTrustNodeArgs {
 
 const SSH_PORT = 22;
 
+/**
+ * What a concern runs instead of applying when one before it on the host failed in this update
+ * (names are checked member and resource names: no quoting issue). It fails too, naming the cause,
+ * and keeps its recorded state, so the next `pulumi up` applies it.
+ */
+export function blockedCommand(resourceName: string, failedBefore: string): string {
+    if (!/^[A-Za-z0-9 ._-]+$/.test(resourceName + failedBefore)) throw new Error(`unsafe resource name ${resourceName} / ${failedBefore}`);
+    return `echo 'zerotrust: ${resourceName} not applied: ${failedBefore}, which comes before it on this host, failed in this update; ` +
+        "run pulumi up again once it applies' >&2; exit 1";
+}
+
 function driverCommand(action: "apply" | "teardown"): string {
     const driver = join(__dirname, "remote", "driver.js");
     if (!existsSync(driver)) throw new Error(`zerotrust: ${driver} is missing; build the package (tsc) before deploying`);
@@ -67,8 +78,11 @@ export class ZeroTrustNode extends pulumi.ComponentResource {
         return this.last[0];
     }
     private last: pulumi.Resource[];
+    private lastNames: (string | undefined)[] = [];
     private connection!: pulumi.Output<Omit<SshTarget, "host"> & { host: string }>;
     private rollbackSeconds!: number;
+    /** The host's own creation, when it is a resource (a LabHost, a KvmHost). */
+    private hostResource?: pulumi.Resource;
 
     constructor(name: string, args: ZeroTrustNodeArgs, opts?: pulumi.ComponentResourceOptions) {
         const member = args.member ?? name;
@@ -122,6 +136,7 @@ export class ZeroTrustNode extends pulumi.ComponentResource {
 
         this.connection = connection;
         this.rollbackSeconds = rollbackSeconds;
+        this.hostResource = args.connection.ready;
         // One concern at a time per host: each waits for the one before it.
         this.last = [
             ...(args.connection.ready ? [args.connection.ready] : []),
@@ -155,15 +170,32 @@ export class ZeroTrustNode extends pulumi.ComponentResource {
                 action: "apply", concern, vars, files: f, connection: { ...conn, host }, confirmHost: conn.host,
                 rollbackSeconds: this.rollbackSeconds, crl,
             } satisfies DriverRequest));
+        // Ordered after the host's previous concern through this input, not dependsOn: a dependsOn on a
+        // failed resource makes the SDK drop this registration, and `pulumi up --continue-on-error`
+        // would then delete (tear down) this concern. Here it registers, and fails naming the cause.
+        const names = [...this.lastNames];
+        const previous = this.last.map((r, i) => pulumi.recover(r.urn.apply((): string | undefined => undefined),
+            () => names[i] ?? "a resource this host depends on"));
+        const create = pulumi.all(previous).apply((failed) => {
+            const first = failed.find((f) => f !== undefined);
+            return first === undefined ? driverCommand("apply") : blockedCommand(resourceName, first);
+        });
         const cmd = new command.local.Command(resourceName, {
-            create: driverCommand("apply"),
+            create,
             delete: driverCommand("teardown"),
             stdin: pulumi.secret(request),
             // Nothing secret is printed, but keep the driver's output out of logs all the same.
             logging: "none",
             addPreviousOutputInEnv: false,
-        }, { parent: extra.parent ?? this, dependsOn: this.last, additionalSecretOutputs: ["stdin"], ...extra.options });
+        }, {
+            parent: extra.parent ?? this, additionalSecretOutputs: ["stdin"],
+            // A host removed in the same update takes its configuration with it: no teardown over
+            // SSH (its peers may already have dropped it, so the mesh path is gone).
+            deletedWith: this.hostResource,
+            ...extra.options,
+        });
         this.last = [cmd];
+        this.lastNames = [resourceName];
         return cmd;
     }
 }

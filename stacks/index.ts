@@ -1,14 +1,15 @@
 // The stack entry point: reads the stack's configuration (Pulumi.yaml's defaults, which are the dev
 // stack, and stacks/Pulumi.<env>.yaml) and builds the program. `pulumi up -s dev` runs the seeds'
-// scenario on lab hosts on this machine.
+// scenario on lab hosts on this machine. An async program: the checks that need the stack's last
+// deployment run before any resource is registered.
 import * as pulumi from "@pulumi/pulumi";
-import { zeroTrustStack } from "./program";
+import { StackSettings, preflight, zeroTrustStack } from "./program";
 import { ExistingHostSettings } from "./placements/existing";
 import { KvmPlacementSettings } from "./placements/kvm";
 
 const cfg = new pulumi.Config("zerotrust");
 // Keys declared with a default in Pulumi.yaml are always set; the others are optional.
-const built = zeroTrustStack(pulumi.getStack(), {
+const settings: StackSettings = {
     hostKind: cfg.require("hostKind"),
     meshCidr: cfg.require("meshCidr"),
     labSubnet: cfg.require("labSubnet"),
@@ -21,16 +22,27 @@ const built = zeroTrustStack(pulumi.getStack(), {
     sshPublicKey: cfg.get("sshPublicKey"),
     kvm: cfg.getObject<KvmPlacementSettings>("kvm"),
     revokedClients: cfg.getObject<string[]>("revokedClients"),
-});
+    retiredNodes: cfg.getObject<string[]>("retiredNodes"),
+    certificateAuthorities: cfg.getObject<string[]>("certificateAuthorities"),
+    issuingCa: cfg.get("issuingCa"),
+    certificateValidityHours: cfg.getNumber("certificateValidityHours"),
+    certificateRenewalHours: cfg.getNumber("certificateRenewalHours"),
+};
 
-export const hosts = built.hosts;
-export const operatorAddress = built.operatorAddress;
-export const operatorInterface = built.operatorInterface;
-export const labNamespaces = built.labNamespaces;
-export const labInterfaces = built.labInterfaces;
-export const policyMatrix = built.policyMatrix;
-export const auditPolicy = built.auditPolicy;
-export const gatewayEndpoint = built.gatewayEndpoint;
-export const gatewayAllowlist = built.gatewayAllowlist;
-export const gatewayClients = built.gatewayClients;
-export const sshMode = built.sshMode;
+export = async () => {
+    await preflight(settings);
+    const built = zeroTrustStack(pulumi.getStack(), settings);
+    return {
+        hosts: built.hosts,
+        operatorAddress: built.operatorAddress,
+        operatorInterface: built.operatorInterface,
+        labNamespaces: built.labNamespaces,
+        labInterfaces: built.labInterfaces,
+        policyMatrix: built.policyMatrix,
+        auditPolicy: built.auditPolicy,
+        gatewayEndpoint: built.gatewayEndpoint,
+        gatewayAllowlist: built.gatewayAllowlist,
+        gatewayClients: built.gatewayClients,
+        sshMode: built.sshMode,
+    };
+};

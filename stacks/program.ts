@@ -12,6 +12,9 @@ import { ZeroTrustNode } from "../components/zero-trust-node";
 import { ExistingHostSettings, placeOnExisting } from "./placements/existing";
 import { KvmPlacementSettings, placeOnKvm } from "./placements/kvm";
 import { placeOnLab } from "./placements/lab";
+import { ValidationError, checkName, checkUnique } from "../components/validate";
+import { lastRecordedOutputs } from "../components/certificate-renewal";
+import { removedWithoutRetiring } from "../components/removal-check";
 import { Placement } from "./placements/placed";
 import { SEED_CLIENTS, SEED_EXPECT, SEED_GATEWAY, SEED_NODES, SEED_OPERATOR, SEED_RULES, ScenarioNode } from "./seed-scenario";
 
@@ -32,6 +35,47 @@ export interface StackSettings {
     sshPublicKey?: string;
     /** Gateway clients whose certificates are revoked. */
     revokedClients?: string[];
+    /**
+     * Nodes on their way out (step 1 of removing a node): their zerotrust configuration is torn
+     * down while their peers still have them, so the teardown can still reach them over the mesh.
+     * Step 2 removes the node itself (and drops it from this list). Default: none.
+     */
+    retiredNodes?: string[];
+    /**
+     * The CAs the gateway trusts, by name (a CA rollover lists two for a while; see the README).
+     * Default: one CA named after the stack.
+     */
+    certificateAuthorities?: string[];
+    /** The CA that issues the gateway's server and client certificates. Default: the first of certificateAuthorities. */
+    issuingCa?: string;
+    /** Lifetime of the gateway's server and client certificates, in hours. Default: 2160 (90 days). */
+    certificateValidityHours?: number;
+    /** Reissue them on the first deployment this many hours before expiry. Default: 720 (30 days). */
+    certificateRenewalHours?: number;
+}
+
+/** The CA names and the issuing one, checked (pure). */
+export function checkCertificateAuthorities(stack: string, names: string[] | undefined, issuing: string | undefined): { names: string[]; issuing: string } {
+    const list = names ?? [stack];
+    if (list.length === 0) throw new ValidationError("certificateAuthorities", [], "needs at least one CA name");
+    list.forEach((n, i) => checkName(`certificateAuthorities[${i}]`, n));
+    checkUnique("certificateAuthorities", list, "CA");
+    const chosen = issuing ?? list[0];
+    if (!list.includes(chosen)) {
+        throw new ValidationError("issuingCa", chosen, `is not one of certificateAuthorities (${list.join(", ")}): a CA must be trusted to issue`);
+    }
+    return { names: list, issuing: chosen };
+}
+
+/** The retired nodes, checked against the scenario (pure). */
+export function checkRetiredNodes(retired: string[], nodes: ScenarioNode[], gatewayNode: string): Set<string> {
+    retired.forEach((name, i) => {
+        if (!nodes.some((n) => n.name === name)) {
+            throw new ValidationError(`retiredNodes[${i}]`, name, "names no node of the stack: once a node is removed, drop it from retiredNodes too");
+        }
+        if (name === gatewayNode) throw new ValidationError(`retiredNodes[${i}]`, name, "runs the mTLS gateway, which needs its host configured");
+    });
+    return new Set(retired);
 }
 
 function place(nodes: ScenarioNode[], s: StackSettings, lab: LabNetwork | undefined): Placement {
@@ -44,10 +88,32 @@ function place(nodes: ScenarioNode[], s: StackSettings, lab: LabNetwork | undefi
     throw new Error(`zerotrust:hostKind: ${JSON.stringify(s.hostKind)} is not valid: use "lab", "kvm" or "existing"`);
 }
 
-export function zeroTrustStack(stack: string, s: StackSettings) {
+/** The scenario's nodes: the seeds' and the extra app servers (pure). */
+export function scenarioNodes(s: Pick<StackSettings, "extraAppServers">): ScenarioNode[] {
     // More app servers on request: the scenario grows without renumbering anyone.
     const extraApps: ScenarioNode[] = Array.from({ length: s.extraAppServers }, (_, i) => ({ name: `app-${i + 3}`, tags: ["app"] }));
-    const nodes = [...SEED_NODES, ...extraApps];
+    return [...SEED_NODES, ...extraApps];
+}
+
+/**
+ * Checks that need the stack's last deployment, made before any resource is registered (so a
+ * refusal changes nothing, even under --continue-on-error). On existing hosts, which are not
+ * resources of the stack, nothing takes a node's configuration with it: a node configured at the
+ * last deployment and gone now must have been retired first.
+ */
+export async function preflight(s: StackSettings): Promise<void> {
+    if (s.hostKind !== "existing") return;
+    const skipped = removedWithoutRetiring(Object.keys(await lastRecordedOutputs()), scenarioNodes(s).map((n) => n.name));
+    if (skipped.length > 0) {
+        throw new ValidationError("nodes", skipped, "were removed without being retired first: their teardown would have to reach them over " +
+            "the mesh their peers drop in this same update. Keep them in the stack, list them in retiredNodes: " +
+            `${JSON.stringify(skipped)}, run pulumi up, then remove them (README, "Day-2 operations")`);
+    }
+}
+
+export function zeroTrustStack(stack: string, s: StackSettings) {
+    const nodes = scenarioNodes(s);
+    const retired = checkRetiredNodes(s.retiredNodes ?? [], nodes, SEED_GATEWAY.node);
     const lab = s.hostKind === "lab" ? new LabNetwork(stack, { subnet: s.labSubnet, alsoUnrouted: [s.meshCidr] }) : undefined;
     const { placed, bootstrapSshSources } = place(nodes, s, lab);
 
@@ -63,7 +129,9 @@ export function zeroTrustStack(stack: string, s: StackSettings) {
     // In the lab this machine is the operator peer; once SSH is mesh-only, it deploys over the mesh.
     const operator = lab ? new LabOperator("operator", { network: lab, mesh, member: SEED_OPERATOR }) : undefined;
 
-    const configured = nodes.map((n) => new ZeroTrustNode(n.name, {
+    // A retired node stays placed and in the mesh, but has no ZeroTrustNode: this update removes its
+    // configuration, over the mesh its peers still give it.
+    const configured = nodes.map((n) => retired.has(n.name) ? undefined : new ZeroTrustNode(n.name, {
         mesh,
         connection: placed[n.name].connection,
         sshOverMeshOnly: s.sshOverMeshOnly,
@@ -72,12 +140,17 @@ export function zeroTrustStack(stack: string, s: StackSettings) {
         publicTcpPorts: n.name === SEED_GATEWAY.node ? [SEED_GATEWAY.port] : [],
     }, { dependsOn: operator ? [operator.tunnel] : [] }));
 
-    const ca = new InternalCA(stack, { commonName: `zerotrust ${stack} root CA` });
+    const cas = checkCertificateAuthorities(stack, s.certificateAuthorities, s.issuingCa);
+    const authorities = Object.fromEntries(cas.names.map((n) => [n, new InternalCA(n, { commonName: `zerotrust ${n} root CA` })]));
+    const ca = authorities[cas.issuing];
     const gatewayUnderlay = placed[SEED_GATEWAY.node].underlay;
     const gatewayServerName = `${SEED_GATEWAY.node}.${stack}.zerotrust.internal`;
     const gateway = new MtlsGateway(SEED_GATEWAY.node, {
-        node: configured[nodes.findIndex((n) => n.name === SEED_GATEWAY.node)],
+        node: configured[nodes.findIndex((n) => n.name === SEED_GATEWAY.node)]!,
         ca,
+        trustedCas: cas.names.filter((n) => n !== cas.issuing).map((n) => authorities[n]),
+        certificateValidityHours: s.certificateValidityHours,
+        certificateRenewalHours: s.certificateRenewalHours,
         serverName: gatewayServerName,
         serverAddresses: typeof gatewayUnderlay === "string" ? [gatewayUnderlay] : [],
         clients: SEED_GATEWAY.clients,
@@ -94,7 +167,7 @@ export function zeroTrustStack(stack: string, s: StackSettings) {
             underlay: placed[n.name].underlay,
             mesh: mesh.addresses[n.name],
             publicKey: mesh.members[n.name].publicKey,
-            managedVia: configured[i].managementHost,
+            managedVia: configured[i]?.managementHost ?? "retired: zerotrust configuration removed",
         }])),
         operatorAddress: mesh.addresses[SEED_OPERATOR],
         operatorInterface: operator?.interfaceName,

@@ -5,6 +5,7 @@
 import { CrlRequest, buildCrl } from "./crl";
 import { Action, Concern, composeHostProgram, payloadToken } from "./script";
 import { SshTarget, runOverSsh } from "./ssh";
+import { failureMessage } from "./ssh-failure";
 
 export interface DriverRequest {
     action: "apply" | "teardown";
@@ -32,9 +33,9 @@ export function hostProgramFor(req: DriverRequest, action: Action): string {
     return composeHostProgram({ concern: req.concern, action, token, rollbackSeconds: req.rollbackSeconds, vars: req.vars, files });
 }
 
-async function run(req: DriverRequest, action: Action, host: string): Promise<{ ok: boolean; out: string; err: string }> {
+async function run(req: DriverRequest, action: Action, host: string): Promise<{ ok: boolean; code: number; out: string; err: string }> {
     const r = await runOverSsh({ ...req.connection, host }, hostProgramFor(req, action));
-    return { ok: r.code === 0, out: lastLine(r.stdout), err: r.stderr.trim() };
+    return { ok: r.code === 0, code: r.code, out: lastLine(r.stdout), err: r.stderr.trim() };
 }
 
 const sleep = (s: number) => new Promise((r) => setTimeout(r, s * 1000));
@@ -43,11 +44,11 @@ export async function drive(req: DriverRequest): Promise<string> {
     const where = `${req.concern} on ${req.connection.host}`;
     if (req.action === "teardown") {
         const r = await run(req, "teardown", req.connection.host);
-        if (!r.ok) throw new Error(`removing ${where} failed: ${r.err || "ssh exited non-zero"}`);
+        if (!r.ok) throw new Error(failureMessage("removing", req.concern, req.connection.host, r));
         return `${req.concern}: ${r.out}`;
     }
     const applied = await run(req, "apply", req.connection.host);
-    if (!applied.ok) throw new Error(`applying ${where} failed: ${applied.err || "ssh exited non-zero"}`);
+    if (!applied.ok) throw new Error(failureMessage("applying", req.concern, req.connection.host, applied));
     if (applied.out === "unchanged") return `${req.concern}: unchanged`;
 
     const confirmHost = req.confirmHost ?? req.connection.host;

@@ -2,6 +2,7 @@
 // inline program, a LocalWorkspace on a file backend in a temporary directory, and the CLI and
 // plugins that scripts/setup-pulumi.sh installed. `up` reports which commands ran and what failed.
 import { EngineEvent, LocalWorkspace, OutputMap, Stack } from "@pulumi/pulumi/automation";
+import { SpawnSyncReturns, spawnSync } from "child_process";
 import { randomBytes } from "crypto";
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from "fs";
 import { tmpdir } from "os";
@@ -21,7 +22,7 @@ const COMMAND_TYPE = "command:local:Command";
 const nameOf = (urn: string) => urn.split("::").pop()!;
 
 export class EngineStack {
-    private constructor(readonly stack: Stack, readonly backendDir: string) {}
+    private constructor(readonly stack: Stack, readonly backendDir: string, private readonly envVars: Record<string, string>) {}
 
     /** A stack of a project made for this test, on its own file backend. */
     static async create(project: string, stackName: string, program: () => Promise<Record<string, unknown> | void>): Promise<EngineStack> {
@@ -36,7 +37,7 @@ export class EngineStack {
             envVars,
             projectSettings: { name: project, runtime: "nodejs", backend: { url: `file://${backendDir}` } },
         });
-        return new EngineStack(stack, backendDir);
+        return new EngineStack(stack, backendDir, envVars);
     }
 
     /** Swaps the program (an inline program is fixed per stack object: settings change per up). */
@@ -44,17 +45,22 @@ export class EngineStack {
         (this.stack.workspace as LocalWorkspace).program = program;
     }
 
-    async up(): Promise<UpResult> {
+    /**
+     * `continueOnError`: as `pulumi up --continue-on-error` (a failed resource stops only its
+     * dependents). `onEvent`: sees every engine event as it happens (to act in the middle of an up).
+     */
+    async up(opts: { continueOnError?: boolean; onEvent?: (e: EngineEvent) => void } = {}): Promise<UpResult> {
         const changes: string[] = [];
         const errors: string[] = [];
         const onEvent = (e: EngineEvent) => {
             const done = e.resOutputsEvent ?? e.resOpFailedEvent;
             if (done && done.metadata.op !== "same") changes.push(`${done.metadata.op} ${done.metadata.type} ${nameOf(done.metadata.urn)}`);
             if (e.diagnosticEvent?.severity === "error") errors.push(`${e.diagnosticEvent.urn ? nameOf(e.diagnosticEvent.urn) + ": " : ""}${e.diagnosticEvent.message.trim()}`);
+            opts.onEvent?.(e);
         };
         const ran = () => changes.filter((c) => c.split(" ")[1] === COMMAND_TYPE).map((c) => c.split(" ")[2]);
         try {
-            const r = await this.stack.up({ onEvent, color: "never" });
+            const r = await this.stack.up({ onEvent, color: "never", continueOnError: opts.continueOnError });
             return { ran: ran(), changes, outputs: r.outputs };
         } catch (e) {
             return { ran: ran(), changes, error: errors.join("\n") || String(e), outputs: {} };
@@ -63,19 +69,32 @@ export class EngineStack {
 
     /** The resource operations a preview plans, as "op name" (empty: no changes). */
     async preview(): Promise<string[]> {
+        return (await this.previewWithWarnings()).planned;
+    }
+
+    /** The operations a preview plans and the warnings it prints. */
+    async previewWithWarnings(): Promise<{ planned: string[]; warnings: string[] }> {
         const planned: string[] = [];
+        const warnings: string[] = [];
         await this.stack.preview({
             color: "never",
             onEvent: (e) => {
                 const p = e.resourcePreEvent?.metadata;
                 if (p && p.op !== "same") planned.push(`${p.op} ${nameOf(p.urn)}`);
+                if (e.diagnosticEvent?.severity === "warning") warnings.push(e.diagnosticEvent.message.trim());
             },
         });
-        return planned;
+        return { planned, warnings };
     }
 
     async destroy(): Promise<void> {
         await this.stack.destroy({ color: "never" });
+    }
+
+    /** The pulumi CLI on this stack, as an operator runs it (`pulumi state delete ...`, say). */
+    cli(args: string[]): SpawnSyncReturns<string> {
+        return spawnSync("pulumi", [...args, "--stack", this.stack.name, "--non-interactive"],
+            { cwd: this.backendDir, env: { ...process.env, ...this.envVars }, encoding: "utf8" });
     }
 
     /** Every state file's text (checked for secrets in the clear). */
