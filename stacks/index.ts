@@ -3,6 +3,7 @@
 // scenario on lab hosts on this machine. An async program: the checks that need the stack's last
 // deployment run before any resource is registered.
 import * as pulumi from "@pulumi/pulumi";
+import { previousStackOutput } from "../components/previous-output";
 import { StackSettings, preflight, zeroTrustStack } from "./program";
 import { ExistingHostSettings } from "./placements/existing";
 import { KvmPlacementSettings } from "./placements/kvm";
@@ -31,9 +32,13 @@ const settings: StackSettings = {
 
 export = async () => {
     await preflight(settings);
-    const built = zeroTrustStack(pulumi.getStack(), settings);
+    // The last allocation of mesh addresses, so that no member is ever renumbered (one `read` of
+    // this stack's own outputs in every preview).
+    const previousAddresses = await previousStackOutput<Record<string, string>>("meshAddresses");
+    const built = zeroTrustStack(pulumi.getStack(), { ...settings, previousAddresses });
     return {
         hosts: built.hosts,
+        meshAddresses: built.meshAddresses,
         operatorAddress: built.operatorAddress,
         operatorInterface: built.operatorInterface,
         labNamespaces: built.labNamespaces,

@@ -42,6 +42,11 @@ export interface StackSettings {
      */
     retiredNodes?: string[];
     /**
+     * The mesh addresses the stack allocated last time (its `meshAddresses` output): every member
+     * keeps its own, so adding or removing others never renumbers it. Default: none (first deployment).
+     */
+    previousAddresses?: Record<string, string>;
+    /**
      * The CAs the gateway trusts, by name (a CA rollover lists two for a while; see the README).
      * Default: one CA named after the stack.
      */
@@ -124,6 +129,7 @@ export function zeroTrustStack(stack: string, s: StackSettings) {
         clients: SEED_CLIENTS,
         rules: SEED_RULES,
         expect: SEED_EXPECT,
+        previousAddresses: s.previousAddresses,
     });
 
     // In the lab this machine is the operator peer; once SSH is mesh-only, it deploys over the mesh.
@@ -173,6 +179,8 @@ export function zeroTrustStack(stack: string, s: StackSettings) {
         operatorInterface: operator?.interfaceName,
         labNamespaces: lab ? nodes.map((n) => labLayout(lab.labName).namespaceOf(n.name)) : [],
         labInterfaces: lab?.interfaces ?? [],
+        /** Each member's mesh address: the allocation, and what the next deployment keeps. */
+        meshAddresses: mesh.addresses,
         policyMatrix: allowMatrix(mesh.plan.policy),
         /** The policy as written and compiled, for the audit report. */
         auditPolicy: reportPolicy(mesh.plan, SEED_RULES, SEED_EXPECT),

@@ -4,6 +4,7 @@
 // apply protocol (validate, swap, verify, confirm over a new connection or roll back).
 import { drive, hostProgramFor } from "../remote/driver";
 import { runOverSsh } from "../remote/ssh";
+import { connectionFailure } from "../remote/ssh-failure";
 import { AppliedConcern } from "./applied";
 import { lineDiff } from "./line-diff";
 
@@ -41,7 +42,8 @@ export async function checkConcern(a: AppliedConcern): Promise<ConcernStatus> {
     const base = { node: a.node, resource: a.resource, concern: a.concern, host, diff: [] };
     const r = await runOverSsh(a.request.connection, hostProgramFor(a.request, "check"), 120);
     // 255 is ssh's own failure (no route, refused, timed out, host key): the host was not reached.
-    if (r.code === 255) return { ...base, state: "unreachable", reason: lastLine(r.stderr) || "ssh failed" };
+    const unreachable = connectionFailure({ code: r.code, err: r.stderr });
+    if (unreachable) return { ...base, state: "unreachable", reason: `${unreachable} [${lastLine(r.stderr)}]` };
     if (r.code !== 0) return { ...base, state: "failed", reason: lastLine(r.stderr) || `the check exited ${r.code}` };
     let halves;
     try {
