@@ -58,12 +58,22 @@ export function interfaceIndex(ns: string, iface: string): number {
     return Number(execFileSync("ip", ["netns", "exec", ns, "cat", `/sys/class/net/${iface}/ifindex`], { encoding: "utf8" }).trim());
 }
 
+export interface PingCount {
+    /** Echo requests that had time to be answered: all but the last. */
+    sent: number;
+    received: number;
+    /** Sequence numbers of those that went unanswered. */
+    lost: number[];
+    /** Whether the last request, still on its way when ping was stopped, went unanswered (not counted). */
+    inFlightAtStop: boolean;
+}
+
 /**
- * A ping that runs until stopped; stop() returns what was sent and received. The last packet may
+ * A ping every 50 ms until stopped; stop() says which requests went unanswered. The last one may
  * still be in flight when the ping is stopped (at 20 a second, stopping lands in a round trip now
- * and then): it is not counted. Every packet before it had 50 ms or more to be answered.
+ * and then): it is reported apart, not counted. Every request before it had 50 ms or more.
  */
-export function startPing(ns: string, address: string): { stop(): Promise<{ sent: number; received: number }> } {
+export function startPing(ns: string, address: string): { stop(): Promise<PingCount> } {
     const child = spawn("ip", ["netns", "exec", ns, "ping", "-n", "-i", "0.05", address], { stdio: ["ignore", "pipe", "pipe"] });
     let out = "";
     child.stdout!.on("data", (d) => { out += d; });
@@ -73,11 +83,12 @@ export function startPing(ns: string, address: string): { stop(): Promise<{ sent
         stop: async () => {
             child.kill("SIGINT");
             await exited;
-            const m = /(\d+) packets transmitted, (\d+) received/.exec(out);
-            if (!m) throw new Error(`ping in ${ns} printed no summary: ${out.trim()}`);
-            const answered = new Set([...out.matchAll(/icmp_seq=(\d+) /g)].map((a) => Number(a[1])));
-            const settled = Math.max(0, Number(m[1]) - 1);
-            return { sent: settled, received: [...answered].filter((q) => q <= settled).length };
+            const transmitted = Number(/(\d+) packets transmitted/.exec(out)?.[1]);
+            if (!transmitted) throw new Error(`ping in ${ns} printed no summary: ${out.trim()}`);
+            const answered = new Set([...out.matchAll(/icmp_seq=(\d+) ttl=/g)].map((a) => Number(a[1])));
+            const settled = Array.from({ length: transmitted - 1 }, (_, i) => i + 1);
+            const lost = settled.filter((seq) => !answered.has(seq));
+            return { sent: settled.length, received: settled.length - lost.length, lost, inFlightAtStop: !answered.has(transmitted) };
         },
     };
 }

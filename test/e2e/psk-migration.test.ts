@@ -15,8 +15,7 @@ import { MeshNetwork, MeshNetworkArgs } from "../../components/mesh-network";
 import { previousStackOutput } from "../../components/previous-output";
 import { formatIPv4, parseCidr } from "../../components/validate";
 import { ZeroTrustNode } from "../../components/zero-trust-node";
-import { spawn } from "child_process";
-import { inLabHost, interfaceIndex } from "../../scripts/lab/lab-probe";
+import { inLabHost, interfaceIndex, startPing } from "../../scripts/lab/lab-probe";
 import { EngineStack } from "../helpers/engine";
 import { removeLabLeftovers } from "../helpers/lab";
 import { MeshNetworkV01 } from "./fixtures/mesh-network-0.1";
@@ -72,29 +71,6 @@ test.after.always(async () => {
     await engine?.dispose();
     cleanup();
 });
-
-/**
- * A ping every 50 ms until stopped, that says which echo requests went unanswered. The last request
- * may still be on its way when ping is stopped: that one is reported apart, not as lost.
- */
-function startPing(ns: string, address: string) {
-    const child = spawn("ip", ["netns", "exec", ns, "ping", "-n", "-i", "0.05", address], { stdio: ["ignore", "pipe", "pipe"] });
-    let out = "";
-    child.stdout!.on("data", (d) => { out += d; });
-    child.stderr!.on("data", (d) => { out += d; });
-    const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
-    return {
-        stop: async () => {
-            child.kill("SIGINT");
-            await exited;
-            const sent = Number(/(\d+) packets transmitted/.exec(out)?.[1]);
-            if (!sent) throw new Error(`ping in ${ns} printed no summary: ${out.trim()}`);
-            const answered = new Set([...out.matchAll(/icmp_seq=(\d+) ttl=/g)].map((m) => Number(m[1])));
-            const unanswered = Array.from({ length: sent }, (_, i) => i + 1).filter((seq) => !answered.has(seq));
-            return { sent, lost: unanswered.filter((seq) => seq !== sent), inFlightAtStop: unanswered.includes(sent) };
-        },
-    };
-}
 
 const wg = (host: string, what: string): Map<string, string> => new Map(inLabHost(LAYOUT.hostRootOf(host), ["wg", "show", "wg0", what])
     .trim().split("\n").map((l) => l.split("\t") as [string, string]));
