@@ -58,6 +58,8 @@ export function composeHostProgram(p: HostProgram): string {
         "umask 077",
         assignments({ ZT_CONCERN: p.concern, ZT_ACTION: p.action, ZT_TOKEN: p.token, ZT_ROLLBACK_SECONDS: p.rollbackSeconds, ...p.vars }),
         hostScript("lib.sh"),
+        // The WireGuard concern and the lab operator share the peer-by-peer update.
+        ...(p.concern === "wireguard" ? [hostScript("wg-update.sh")] : []),
         hostScript(`${p.concern}.sh`),
         ...staging,
         "zt_main",

@@ -1,26 +1,15 @@
 // Rendered wg-quick configs, taken apart by the real `wg-quick strip` and loaded with `wg setconf`
 // into a wireguard-go interface inside a throwaway namespace.
 import test from "ava";
-import { spawn } from "child_process";
 import { randomBytes } from "crypto";
 import { mkdtempSync, rmSync, writeFileSync } from "fs";
 import { tmpdir } from "os";
 import { join } from "path";
 import { renderWireGuardConfig } from "../../components/render/wireguard";
 import { clampPrivateKey, publicKeyOf } from "../../components/wireguard-keys";
-import { IP, inNamespace, run, scratchNamespace } from "../helpers/netns";
+import { inNamespace, run, scratchNamespace, wireguardGo } from "../helpers/netns";
 
 const key = () => clampPrivateKey(randomBytes(32).toString("base64"));
-
-async function wireguardGo(t: any, ns: string, iface: string): Promise<void> {
-    // Foreground mode keeps the pid ours to end; deleting the link also stops it.
-    const child = spawn(IP, ["netns", "exec", ns, "wireguard-go", "-f", iface], { stdio: "ignore", env: { ...process.env, WG_PROCESS_FOREGROUND: "1" } });
-    t.teardown(() => { if (child.exitCode === null) child.kill("SIGTERM"); });
-    for (let i = 0; i < 50; i++) {
-        try { inNamespace(ns, "wg", ["show", iface]); return; } catch { await new Promise((r) => setTimeout(r, 100)); }
-    }
-    throw new Error("wireguard-go did not create the interface");
-}
 
 test("wg-quick strip + wg setconf load the rendered config; wg shows the same peers", async (t) => {
     const ns = scratchNamespace(t);

@@ -5,6 +5,8 @@
 # Environment: ZT_IFACE, ZT_DIR.
 set -euo pipefail
 umask 077
+# shellcheck source=../../remote/host/wg-update.sh
+. "$(dirname "$0")/../../remote/host/wg-update.sh"
 conf="$ZT_DIR/$ZT_IFACE.conf"
 case "$1" in
 create)
@@ -14,8 +16,10 @@ create)
     old_iface="$(grep -E '^(Address|MTU)' "$conf" 2>/dev/null | sort || true)"
     mv -f "$ZT_DIR/staging/$ZT_IFACE.conf" "$conf"
     if ip link show "$ZT_IFACE" >/dev/null 2>&1 && [ "$old_iface" = "$(grep -E '^(Address|MTU)' "$conf" | sort)" ]; then
-        wg syncconf "$ZT_IFACE" <(wg-quick strip "$conf")
-        # wg syncconf does not add routes; the mesh prefix route from Address covers every peer.
+        wg-quick strip "$conf" >"$ZT_DIR/stripped"
+        zt_wg_update "$ZT_IFACE" "$ZT_DIR/stripped"
+        rm -f "$ZT_DIR/stripped"
+        # No routes to add: the mesh prefix route from Address covers every peer.
     else
         wg-quick down "$conf" >/dev/null 2>&1 || true
         # In a session of its own: the engine ends the command provider's whole process group when

@@ -1,5 +1,6 @@
-# Concern: the WireGuard interface. Peer changes go through `wg syncconf` (untouched peers keep
-# their sessions); only interface-level changes (Address, MTU) take the interface down and up.
+# Concern: the WireGuard interface. Key and peer changes go through `wg set` on what differs
+# (wg-update.sh: untouched peers keep their sessions and their allowed IPs); only interface-level
+# changes (Address, MTU) take the interface down and up.
 ZT_WG_CONF="/etc/wireguard/$ZT_IFACE.conf"
 
 zt_targets() { echo "wg.conf $ZT_WG_CONF"; }
@@ -31,11 +32,14 @@ zt_activate() { # "new" or "previous"
     [ "$1" = previous ] && before="$ZT_DIR/staging/wg.conf"
     if ip link show "$ZT_IFACE" >/dev/null 2>&1 && [ -e "$before" ] &&
         [ "$(zt_interface_lines "$before")" = "$(zt_interface_lines "$ZT_WG_CONF")" ]; then
-        wg syncconf "$ZT_IFACE" <(wg-quick strip "$ZT_IFACE")
-        echo "wg syncconf" >&2
+        local stripped
+        stripped="$(mktemp "$ZT_DIR/stripped.XXXXXX")" && wg-quick strip "$ZT_IFACE" >"$stripped" &&
+            zt_wg_update "$ZT_IFACE" "$stripped"
+        local rc=$?
+        rm -f "$stripped"
+        return $rc
     else
         zt_wg_up
-        echo "wg-quick up" >&2
     fi
 }
 
