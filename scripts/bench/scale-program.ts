@@ -3,15 +3,12 @@
 // it. Two policies: a star (every app server reaches one database) and a full mesh (every app
 // server reaches every other).
 import * as pulumi from "@pulumi/pulumi";
-import { execFileSync } from "child_process";
-import { mkdtempSync, readFileSync, rmSync } from "fs";
-import { tmpdir } from "os";
-import { join } from "path";
 import { firewallSpecFor } from "../../components/enforcement";
 import { MeshNetwork, MeshNetworkArgs } from "../../components/mesh-network";
 import { MeshPlan } from "../../components/mesh-plan";
 import { renderFirewall } from "../../components/render/nftables";
 import { ZeroTrustNode } from "../../components/zero-trust-node";
+import { sshKeyPair } from "../ssh-key-pair";
 
 export type Shape = "star" | "full";
 
@@ -37,13 +34,8 @@ export function meshArgs(shape: Shape, n: number, previousAddresses?: Record<str
 
 /** A throwaway deploy key and host key (ed25519): their shape is checked during preview. */
 export function benchKeys(): { privateKey: string; hostKey: string } {
-    const dir = mkdtempSync(join(tmpdir(), "zt-bench-key-"));
-    try {
-        execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", "", "-f", join(dir, "key")]);
-        return { privateKey: readFileSync(join(dir, "key"), "utf8"), hostKey: readFileSync(join(dir, "key.pub"), "utf8").trim() };
-    } finally {
-        rmSync(dir, { recursive: true, force: true });
-    }
+    const { privateKey, publicKey } = sshKeyPair();
+    return { privateKey, hostKey: publicKey };
 }
 
 export function scaleProgram(shape: Shape, n: number, keys: { privateKey: string; hostKey: string }, previousAddresses?: Record<string, string>) {

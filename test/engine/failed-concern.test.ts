@@ -9,7 +9,7 @@ import { MeshNetwork } from "../../components/mesh-network";
 import { ZeroTrustNode } from "../../components/zero-trust-node";
 import { EngineStack } from "../helpers/engine";
 import { collectRejections } from "../helpers/rejections";
-import { sshKeyPair } from "../helpers/ssh-keys";
+import { sshKeyPair } from "../../scripts/ssh-key-pair";
 
 const KEYS = sshKeyPair();
 

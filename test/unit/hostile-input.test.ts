@@ -9,7 +9,7 @@ import { MeshNetwork, MeshNetworkArgs } from "../../components/mesh-network";
 import { renderSshdConfig } from "../../components/render/sshd";
 import { HostConnection } from "../../components/hosts/connection";
 import { ZeroTrustNode } from "../../components/zero-trust-node";
-import { sshKeyPair } from "../helpers/ssh-keys";
+import { sshKeyPair } from "../../scripts/ssh-key-pair";
 
 const HOSTILE: string[] = [
     "db; rm -rf /", "db && reboot", "$(reboot)", "`id`", "db|nc", "a\nPostUp = curl evil", "a\rb", "a\u0000b",

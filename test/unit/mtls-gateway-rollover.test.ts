@@ -3,7 +3,7 @@
 // (both roots), and the refusals (the issuing CA listed again, another organization).
 import test from "ava";
 import { installMocks, plain, resolve } from "../helpers/mocks";
-import { sshKeyPair } from "../helpers/ssh-keys";
+import { sshKeyPair } from "../../scripts/ssh-key-pair";
 
 const recorded = installMocks();
 import { InternalCA } from "../../components/internal-ca";

@@ -2,7 +2,7 @@
 import test from "ava";
 import { spawnSync } from "child_process";
 import { installMocks, plain, resolve } from "../helpers/mocks";
-import { sshKeyPair } from "../helpers/ssh-keys";
+import { sshKeyPair } from "../../scripts/ssh-key-pair";
 
 const recorded = installMocks();
 import { InternalCA } from "../../components/internal-ca";

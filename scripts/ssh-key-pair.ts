@@ -1,4 +1,4 @@
-// A real OpenSSH key pair for tests that need a connection (made by ssh-keygen, never used to log in).
+// A real OpenSSH key pair (made by ssh-keygen) for tests and benchmarks that need one; never used to log in anywhere real.
 import { execFileSync } from "child_process";
 import { mkdtempSync, readFileSync, rmSync } from "fs";
 import { tmpdir } from "os";
