@@ -1,7 +1,7 @@
 // Growing a mesh on real lab hosts through the real engine. First, migration of a 0.1.0 stack (one
 // RandomBytes per pair for pre-shared keys) to derived keys (one secret per member): one `pulumi up`
-// swaps every pre-shared key with `wg syncconf`, renumbers no one, and pings across every pair lose
-// nothing. Then members come and go, and no other member's address or tunnel moves.
+// swaps every pre-shared key with one `wg set` per host (wg-update.sh: allowed IPs left alone),
+// renumbers no one, and pings across every pair lose nothing. Then members come and go, and no other member's address or tunnel moves.
 // Why it holds: setting a peer's pre-shared key changes only what the next handshake uses
 // (wireguard-go's UAPI `preshared_key` replaces the handshake's key and leaves the current keypair
 // alone), and a session stays valid 180 s after its handshake, while both ends are updated within
