@@ -32,6 +32,12 @@ export interface MeshNodeArgs {
      * this node's pairs (and of no other pair). Default: 1.
      */
     pskGeneration?: number;
+    /**
+     * Generation of the node's WireGuard key. Raise it to rotate the key: its peers learn the new
+     * public key, and a node deployed over the mesh switches at a set time (ZeroTrustNode's key
+     * cut-over). Default: 1.
+     */
+    keyGeneration?: number;
 }
 
 export interface OperatorPeerArgs {
@@ -47,6 +53,12 @@ export interface OperatorPeerArgs {
     endpoint?: pulumi.Input<string>;
     /** Generation of its pre-shared-key secret; raise it to rotate the keys of its pairs. Default: 1. */
     pskGeneration?: number;
+    /**
+     * Generation of its WireGuard key; raise it to rotate the key (a lost laptop). Nodes learn the
+     * new public key over the deployer's tunnel, so rotate the deployer's own peer only while SSH
+     * is not mesh-only. Default: 1.
+     */
+    keyGeneration?: number;
 }
 
 export interface GatewayClientArgs {
@@ -87,6 +99,8 @@ export interface MeshNetworkArgs {
 
 export interface MeshMember extends PlannedMember {
     publicKey: pulumi.Output<string>;
+    /** The member's WireGuard private key (secret): what a key cut-over stages. */
+    privateKey: pulumi.Output<string>;
     /** The member's wg-quick configuration (secret). */
     config: pulumi.Output<string>;
     endpoint?: pulumi.Input<string>;
@@ -111,7 +125,9 @@ export class MeshNetwork extends pulumi.ComponentResource {
         // What a configuration reads of a member (its public facts and its pre-shared-key secret), as one output.
         const peerView = new Map<string, pulumi.Output<MemberFacts & PskHolder>>();
         for (const m of plan.members) {
-            const seed = new random.RandomBytes(`${name}-${m.name}-wg-key`, { length: 32 }, { parent: this });
+            // Generation 1 has no keepers, as the key had before rotation existed: upgrading replaces nothing.
+            const seed = new random.RandomBytes(`${name}-${m.name}-wg-key`,
+                { length: 32, keepers: m.keyGeneration > 1 ? { generation: String(m.keyGeneration) } : undefined }, { parent: this });
             // One secret per member, not one resource per pair: pair keys are derived from two of them.
             const pskSecret = new random.RandomBytes(`${name}-${m.name}-psk-secret`,
                 { length: 32, keepers: { generation: String(m.pskGeneration) } }, { parent: this });
@@ -147,7 +163,7 @@ export class MeshNetwork extends pulumi.ComponentResource {
             const config = pulumi.secret(privateKeys.get(m.name)!.apply((priv) => group.apply((views) =>
                 renderWireGuardConfig(wireGuardInterfaceFor(views[m.name], priv, plan.prefixLength, plan.mtu,
                     peers.map((p) => ({ ...views[p], presharedKey: derivePresharedKey(views[m.name], views[p]) })))))));
-            this.members[m.name] = { ...m, publicKey: publicKeys[m.name], config, endpoint: specs.get(m.name)!.endpoint };
+            this.members[m.name] = { ...m, publicKey: publicKeys[m.name], privateKey: privateKeys.get(m.name)!, config, endpoint: specs.get(m.name)!.endpoint };
         }
         this.registerOutputs({ addresses: this.addresses, publicKeys });
     }

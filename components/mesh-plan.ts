@@ -20,6 +20,7 @@ export interface MemberSpec {
     address?: string;
     management?: boolean;
     pskGeneration?: number;
+    keyGeneration?: number;
 }
 
 /** A gateway client: an identity with a certificate, not on the mesh. */
@@ -47,6 +48,8 @@ export interface PlannedMember extends PolicyMember {
     behindNat: boolean;
     /** Generation of its pre-shared-key secret: a new generation rotates the keys of its pairs. */
     pskGeneration: number;
+    /** Generation of its WireGuard key: a new generation rotates it (1 is the key made at first). */
+    keyGeneration: number;
 }
 
 export interface MeshPlan {
@@ -72,9 +75,10 @@ function planMember(field: string, spec: MemberSpec, kind: "node" | "operator"):
     // Plain endpoints are checked now; outputs (known only at deploy time) when they resolve.
     if (typeof spec.endpoint === "string") checkEndpoint(`${field}.endpoint`, spec.endpoint);
     const pskGeneration = checkPositiveInt(`${field}.pskGeneration`, spec.pskGeneration ?? 1);
+    const keyGeneration = checkPositiveInt(`${field}.keyGeneration`, spec.keyGeneration ?? 1);
     if (kind === "node") {
         return {
-            name, tags, kind, pskGeneration,
+            name, tags, kind, pskGeneration, keyGeneration,
             management: spec.management ?? false,
             listenPort: checkPort(`${field}.listenPort`, spec.listenPort ?? DEFAULT_WG_PORT),
             behindNat: spec.behindNat ?? false,
@@ -82,7 +86,7 @@ function planMember(field: string, spec: MemberSpec, kind: "node" | "operator"):
     }
     if (spec.listenPort !== undefined) throw new ValidationError(`${field}.listenPort`, spec.listenPort, "operator peers do not listen; remove it");
     // An operator peer without an endpoint dials out, so it sits behind NAT as far as peers care.
-    return { name, tags, kind, pskGeneration, management: spec.management ?? true, behindNat: spec.endpoint === undefined };
+    return { name, tags, kind, pskGeneration, keyGeneration, management: spec.management ?? true, behindNat: spec.endpoint === undefined };
 }
 
 export function planMesh(input: MeshPlanInput): MeshPlan {

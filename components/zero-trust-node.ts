@@ -42,9 +42,23 @@ export interface ZeroTrustNodeArgs {
     meshPing?: boolean;
     /** TCP ports open to everyone on the underlay (an MtlsGateway's listen port). Default: none. */
     publicTcpPorts?: number[];
+    /**
+     * What the host's concerns wait for: the deployer's own WireGuard tunnel, when the program makes
+     * it (a LabOperator's). Unlike the component's dependsOn, this leaves the key cut-over free to run
+     * before them, as it must (the tunnel depends on it in turn). Default: none.
+     */
+    runsAfter?: pulumi.Resource[];
 }
 
 const SSH_PORT = 22;
+/** Seconds between staging a new WireGuard key and the host switching to it: the staging session ends first. */
+const KEY_SWITCH_SECONDS = 3;
+
+/** When a key cut-over's output says the host switches (epoch seconds), or undefined (pure). */
+export function keySwitchTime(cutoverStdout: string): number | undefined {
+    const m = /switch at (\d+)/.exec(cutoverStdout);
+    return m ? Number(m[1]) : undefined;
+}
 
 /**
  * What a concern runs instead of applying when one before it on the host failed in this update
@@ -57,7 +71,7 @@ export function blockedCommand(resourceName: string, failedBefore: string): stri
         "run pulumi up again once it applies' >&2; exit 1";
 }
 
-function driverCommand(action: "apply" | "teardown"): string {
+function driverCommand(action: DriverRequest["action"]): string {
     const driver = join(__dirname, "remote", "driver.js");
     if (!existsSync(driver)) throw new Error(`zerotrust: ${driver} is missing; build the package (tsc) before deploying`);
     return `node ${driver} ${action}`;
@@ -83,6 +97,14 @@ export class ZeroTrustNode extends pulumi.ComponentResource {
     private rollbackSeconds!: number;
     /** The host's own creation, when it is a resource (a LabHost, a KvmHost). */
     private hostResource?: pulumi.Resource;
+    /**
+     * Mesh-only nodes: stages a change of the node's WireGuard key over its old tunnel, and the node
+     * switches a few seconds later by itself. The deployer's own tunnel must take the node's new
+     * public key after this and before the node's concerns run (LabOperator's `after`, with the
+     * tunnel passed as `runsAfter`: as this component's dependsOn it would hold back the cut-over
+     * too, a cycle); the next apply reaches the node through the new key and so confirms it.
+     */
+    readonly keyCutover?: command.local.Command;
 
     constructor(name: string, args: ZeroTrustNodeArgs, opts?: pulumi.ComponentResourceOptions) {
         const member = args.member ?? name;
@@ -142,17 +164,21 @@ export class ZeroTrustNode extends pulumi.ComponentResource {
             ...(args.connection.ready ? [args.connection.ready] : []),
             // Children do not inherit the component's dependsOn: pass plain resources on to the first command.
             ...[opts?.dependsOn].flat().filter((r): r is pulumi.Resource => pulumi.Resource.isInstance(r)),
+            ...(args.runsAfter ?? []),
         ];
         const wireguardFiles = mesh.configOf(member).apply((c) => ({ "wg.conf": c }));
         const wireguardVars = { ZT_IFACE: plan.interfaceName };
+        let keySwitchAt: pulumi.Output<number | undefined> | undefined;
         if (meshOnly) {
+            this.keyCutover = this.keyCutoverCommand(`${name}-key-cutover`, mesh.members[member].privateKey, wireguardVars);
+            keySwitchAt = this.keyCutover.stdout.apply(keySwitchTime);
             // First contact: before the mesh exists the only way in is the underlay. This runs once
             // (later WireGuard changes go over the mesh) and is confirmed over the mesh, which
             // proves the tunnel works before the underlay closes.
             this.applyConcern(`${name}-bootstrap`, "wireguard", wireguardFiles, wireguardVars,
                 { via: args.connection.host, options: { ignoreChanges: ["stdin"] } });
         }
-        this.applyConcern(`${name}-wireguard`, "wireguard", wireguardFiles, wireguardVars);
+        this.applyConcern(`${name}-wireguard`, "wireguard", wireguardFiles, wireguardVars, { keySwitchAt });
         this.applyConcern(`${name}-firewall`, "firewall", { "firewall.nft": firewall }, {});
         this.applyConcern(`${name}-ssh`, "ssh", { "sshd.conf": sshd }, {});
         this.registerOutputs({ meshAddress: this.meshAddress, managementHost: this.managementHost });
@@ -163,12 +189,15 @@ export class ZeroTrustNode extends pulumi.ComponentResource {
      * chained on it. Connects to the management host (or `via`) and confirms on the management host.
      */
     applyConcern(resourceName: string, concern: Concern, files: pulumi.Input<Record<string, string>>, vars: Record<string, string>,
-        extra: { via?: pulumi.Input<string>; crl?: pulumi.Input<DriverRequest["crl"]>; parent?: pulumi.Resource; options?: pulumi.CustomResourceOptions } = {},
+        extra: {
+            via?: pulumi.Input<string>; crl?: pulumi.Input<DriverRequest["crl"]>; keySwitchAt?: pulumi.Input<number | undefined>;
+            parent?: pulumi.Resource; options?: pulumi.CustomResourceOptions;
+        } = {},
     ): command.local.Command {
-        const request = pulumi.all([files, this.connection, extra.via ?? this.managementHost, extra.crl]).apply(([f, conn, host, crl]): string =>
+        const request = pulumi.all([files, this.connection, extra.via ?? this.managementHost, extra.crl, extra.keySwitchAt]).apply(([f, conn, host, crl, keySwitchAt]): string =>
             JSON.stringify({
                 action: "apply", concern, vars, files: f, connection: { ...conn, host }, confirmHost: conn.host,
-                rollbackSeconds: this.rollbackSeconds, crl,
+                rollbackSeconds: this.rollbackSeconds, crl, keySwitchAt,
             } satisfies DriverRequest));
         // Ordered after the host's previous concern through this input, not dependsOn: a dependsOn on a
         // failed resource makes the SDK drop this registration, and `pulumi up --continue-on-error`
@@ -197,5 +226,24 @@ export class ZeroTrustNode extends pulumi.ComponentResource {
         this.last = [cmd];
         this.lastNames = [resourceName];
         return cmd;
+    }
+
+    /**
+     * The key cut-over: nothing on creation (a new node starts with its key); on an update, which
+     * only a new key (or a new way to reach the host) makes, it stages the key over the tunnel that
+     * still works. It is outside the host's chain, so it runs before the deployer's tunnel changes.
+     */
+    private keyCutoverCommand(resourceName: string, privateKey: pulumi.Output<string>, vars: Record<string, string>): command.local.Command {
+        const request = pulumi.all([privateKey, this.connection]).apply(([key, conn]): string => JSON.stringify({
+            action: "cutover", concern: "wireguard", vars: { ...vars, ZT_SWITCH_SECONDS: KEY_SWITCH_SECONDS }, files: { "wg.key": key },
+            connection: conn, rollbackSeconds: this.rollbackSeconds,
+        } satisfies DriverRequest));
+        return new command.local.Command(resourceName, {
+            create: "echo 'wireguard: nothing to switch, the node starts with this key'",
+            update: driverCommand("cutover"),
+            stdin: pulumi.secret(request),
+            logging: "none",
+            addPreviousOutputInEnv: false,
+        }, { parent: this, additionalSecretOutputs: ["stdin"], deletedWith: this.hostResource });
     }
 }

@@ -26,6 +26,7 @@ const settings: StackSettings = {
     retiredNodes: cfg.getObject<string[]>("retiredNodes"),
     certificateAuthorities: cfg.getObject<string[]>("certificateAuthorities"),
     issuingCa: cfg.get("issuingCa"),
+    keyGenerations: cfg.getObject<Record<string, number>>("keyGenerations"),
     certificateValidityHours: cfg.getNumber("certificateValidityHours"),
     certificateRenewalHours: cfg.getNumber("certificateRenewalHours"),
 };

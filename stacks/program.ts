@@ -53,6 +53,11 @@ export interface StackSettings {
     certificateAuthorities?: string[];
     /** The CA that issues the gateway's server and client certificates. Default: the first of certificateAuthorities. */
     issuingCa?: string;
+    /**
+     * WireGuard key generation per node: raise a node's to rotate its key (`pulumi config set --path
+     * 'zerotrust:keyGenerations.app-1' 2`). Default: 1 for every node.
+     */
+    keyGenerations?: Record<string, number>;
     /** Lifetime of the gateway's server and client certificates, in hours. Default: 2160 (90 days). */
     certificateValidityHours?: number;
     /** Reissue them on the first deployment this many hours before expiry. Default: 720 (30 days). */
@@ -81,6 +86,17 @@ export function checkRetiredNodes(retired: string[], nodes: ScenarioNode[], gate
         if (name === gatewayNode) throw new ValidationError(`retiredNodes[${i}]`, name, "runs the mTLS gateway, which needs its host configured");
     });
     return new Set(retired);
+}
+
+/** The key generations, checked against the scenario's nodes (pure); the values are checked by the mesh. */
+export function checkKeyGenerations(generations: Record<string, number>, nodes: ScenarioNode[]): Record<string, number> {
+    if (typeof generations !== "object" || generations === null || Array.isArray(generations)) {
+        throw new ValidationError("keyGenerations", generations, "expected a generation per node name, e.g. {\"app-1\": 2}");
+    }
+    for (const name of Object.keys(generations)) {
+        if (!nodes.some((n) => n.name === name)) throw new ValidationError(`keyGenerations.${name}`, generations[name], "names no node of the stack");
+    }
+    return generations;
 }
 
 function place(nodes: ScenarioNode[], s: StackSettings, lab: LabNetwork | undefined): Placement {
@@ -119,12 +135,13 @@ export async function preflight(s: StackSettings): Promise<void> {
 export function zeroTrustStack(stack: string, s: StackSettings) {
     const nodes = scenarioNodes(s);
     const retired = checkRetiredNodes(s.retiredNodes ?? [], nodes, SEED_GATEWAY.node);
+    const keyGenerations = checkKeyGenerations(s.keyGenerations ?? {}, nodes);
     const lab = s.hostKind === "lab" ? new LabNetwork(stack, { subnet: s.labSubnet, alsoUnrouted: [s.meshCidr] }) : undefined;
     const { placed, bootstrapSshSources } = place(nodes, s, lab);
 
     const mesh = new MeshNetwork(stack, {
         cidr: s.meshCidr,
-        nodes: nodes.map((n) => ({ ...n, endpoint: placed[n.name].endpoint })),
+        nodes: nodes.map((n) => ({ ...n, endpoint: placed[n.name].endpoint, keyGeneration: keyGenerations[n.name] })),
         operators: [{ name: SEED_OPERATOR, tags: ["admin"] }],
         clients: SEED_CLIENTS,
         rules: SEED_RULES,
@@ -132,19 +149,30 @@ export function zeroTrustStack(stack: string, s: StackSettings) {
         previousAddresses: s.previousAddresses,
     });
 
-    // In the lab this machine is the operator peer; once SSH is mesh-only, it deploys over the mesh.
-    const operator = lab ? new LabOperator("operator", { network: lab, mesh, member: SEED_OPERATOR }) : undefined;
+    // In the lab this machine is the operator peer; once SSH is mesh-only, it deploys over the mesh,
+    // and its tunnel changes only after every node's key cut-over has been staged over it.
+    let cutoversMade: (cutovers: pulumi.Resource[]) => void = () => undefined;
+    const cutovers = new Promise<pulumi.Resource[]>((resolve) => { cutoversMade = resolve; });
+    const operator = lab ? new LabOperator("operator", { network: lab, mesh, member: SEED_OPERATOR, after: cutovers }) : undefined;
 
     // A retired node stays placed and in the mesh, but has no ZeroTrustNode: this update removes its
     // configuration, over the mesh its peers still give it.
-    const configured = nodes.map((n) => retired.has(n.name) ? undefined : new ZeroTrustNode(n.name, {
-        mesh,
-        connection: placed[n.name].connection,
-        sshOverMeshOnly: s.sshOverMeshOnly,
-        bootstrapSshSources,
-        rollbackSeconds: s.rollbackSeconds,
-        publicTcpPorts: n.name === SEED_GATEWAY.node ? [SEED_GATEWAY.port] : [],
-    }, { dependsOn: operator ? [operator.tunnel] : [] }));
+    let configured: (ZeroTrustNode | undefined)[] = [];
+    try {
+        configured = nodes.map((n) => retired.has(n.name) ? undefined : new ZeroTrustNode(n.name, {
+            mesh,
+            connection: placed[n.name].connection,
+            sshOverMeshOnly: s.sshOverMeshOnly,
+            bootstrapSshSources,
+            rollbackSeconds: s.rollbackSeconds,
+            publicTcpPorts: n.name === SEED_GATEWAY.node ? [SEED_GATEWAY.port] : [],
+            // Not the component's dependsOn: its children (the key cut-over) would wait for the tunnel too.
+            runsAfter: operator ? [operator.tunnel] : [],
+        }));
+    } finally {
+        // Also when a node is refused: the operator's registration must not wait forever.
+        cutoversMade(configured.flatMap((n) => n?.keyCutover ? [n.keyCutover] : []));
+    }
 
     const cas = checkCertificateAuthorities(stack, s.certificateAuthorities, s.issuingCa);
     const authorities = Object.fromEntries(cas.names.map((n) => [n, new InternalCA(n, { commonName: `zerotrust ${n} root CA` })]));

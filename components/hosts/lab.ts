@@ -152,6 +152,12 @@ export interface LabOperatorArgs {
     mesh: MeshNetwork;
     /** The operator peer's name in the mesh. */
     member: string;
+    /**
+     * What must run before this interface changes: the nodes' key cut-overs (ZeroTrustNode's
+     * `keyCutover`), so that a node's new key is staged over the tunnel before the tunnel takes it.
+     * A promise, since the nodes are made after the operator they depend on. Default: none.
+     */
+    after?: Promise<pulumi.Resource[]>;
 }
 
 /** This machine as a management peer of the lab mesh: a WireGuard interface in its own namespace. */
@@ -166,11 +172,13 @@ export class LabOperator extends pulumi.ComponentResource {
         }
         super("zerotrust:lab:LabOperator", name, {}, opts);
         this.interfaceName = args.network.operatorInterface;
+        const after: Promise<pulumi.Resource[]> = args.after ?? Promise.resolve([]);
+        const dependsOn: pulumi.Input<pulumi.Input<pulumi.Resource>[]> = after.then((a) => [args.network.ready, ...a]);
         this.tunnel = new command.local.Command(`${name}-tunnel`, {
             ...labCommand("operator.sh"),
             stdin: member.config,
             environment: { ZT_IFACE: this.interfaceName, ZT_DIR: labLayout(args.network.labName).operatorDir },
-        }, { parent: this, dependsOn: [args.network.ready] });
+        }, { parent: this, dependsOn });
         this.registerOutputs({ interfaceName: this.interfaceName });
     }
 }

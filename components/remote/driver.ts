@@ -5,10 +5,10 @@
 import { CrlRequest, buildCrl } from "./crl";
 import { Action, Concern, composeHostProgram, payloadToken } from "./script";
 import { SshTarget, runOverSsh } from "./ssh";
-import { failureMessage } from "./ssh-failure";
+import { connectionFailure, failureMessage } from "./ssh-failure";
 
 export interface DriverRequest {
-    action: "apply" | "teardown";
+    action: "apply" | "teardown" | "cutover";
     concern: Concern;
     vars: Record<string, string | number>;
     files: Record<string, string>;
@@ -19,6 +19,12 @@ export interface DriverRequest {
     rollbackSeconds: number;
     /** CRLs to make here, at apply time, and ship as one file (the CA keys stay on this machine). */
     crl?: { file: string; lists: CrlRequest[] };
+    /**
+     * apply only: when a key cut-over made on this host switches its WireGuard key (seconds since
+     * the epoch, the host's clock). The apply waits for it and retries a connection that fails
+     * while the tunnel comes back, until the cut-over's rollback would begin.
+     */
+    keySwitchAt?: number;
 }
 
 function lastLine(s: string): string {
@@ -40,14 +46,36 @@ async function run(req: DriverRequest, action: Action, host: string): Promise<{ 
 
 const sleep = (s: number) => new Promise((r) => setTimeout(r, s * 1000));
 
+/** Seconds from now until `epochSeconds` (negative once past). */
+const secondsUntil = (epochSeconds: number) => epochSeconds - Date.now() / 1000;
+
+/** The apply, made once the host's key switch (if one is pending) has happened and its tunnel is back. */
+async function applyAfterKeySwitch(req: DriverRequest): Promise<Awaited<ReturnType<typeof run>>> {
+    const switchAt = req.keySwitchAt;
+    if (switchAt === undefined || secondsUntil(switchAt + req.rollbackSeconds) < 0) return run(req, "apply", req.connection.host);
+    // Before the switch the old tunnel still works, and the switch would cut this session.
+    if (secondsUntil(switchAt) > 0) await sleep(secondsUntil(switchAt) + 0.5);
+    for (;;) {
+        const r = await run(req, "apply", req.connection.host);
+        // Stop retrying early enough for the apply to confirm the switch before the host rolls it back.
+        if (r.ok || !connectionFailure(r) || secondsUntil(switchAt + req.rollbackSeconds) < 3) return r;
+        await sleep(1);
+    }
+}
+
 export async function drive(req: DriverRequest): Promise<string> {
     const where = `${req.concern} on ${req.connection.host}`;
+    if (req.action === "cutover") {
+        const r = await run(req, "cutover", req.connection.host);
+        if (!r.ok) throw new Error(failureMessage("staging the key switch of", req.concern, req.connection.host, r));
+        return `${req.concern}: ${r.out}`;
+    }
     if (req.action === "teardown") {
         const r = await run(req, "teardown", req.connection.host);
         if (!r.ok) throw new Error(failureMessage("removing", req.concern, req.connection.host, r));
         return `${req.concern}: ${r.out}`;
     }
-    const applied = await run(req, "apply", req.connection.host);
+    const applied = await applyAfterKeySwitch(req);
     if (!applied.ok) throw new Error(failureMessage("applying", req.concern, req.connection.host, applied));
     if (applied.out === "unchanged") return `${req.concern}: unchanged`;
 
@@ -67,9 +95,10 @@ export async function drive(req: DriverRequest): Promise<string> {
 async function main(): Promise<void> {
     let input = "";
     for await (const chunk of process.stdin) input += chunk;
-    // The command line names the action: create runs apply, delete runs teardown, with the same stdin.
+    // The command line names the action: create runs apply, delete runs teardown, with the same stdin
+    // (a key cut-over's update runs cutover).
     const action = process.argv[2];
-    if (action !== "apply" && action !== "teardown") throw new Error("usage: driver.js apply|teardown < request.json");
+    if (action !== "apply" && action !== "teardown" && action !== "cutover") throw new Error("usage: driver.js apply|teardown|cutover < request.json");
     process.stdout.write(`${await drive({ ...(JSON.parse(input) as DriverRequest), action })}\n`);
 }
 

@@ -6,8 +6,11 @@ import { readFileSync } from "fs";
 import { assetPath } from "../assets";
 
 export type Concern = "wireguard" | "firewall" | "ssh" | "gateway";
-/** apply, confirm and teardown change the host; check only reads it (see lib.sh zt_check). */
-export type Action = "apply" | "confirm" | "teardown" | "check";
+/**
+ * apply, confirm and teardown change the host; check only reads it (see lib.sh zt_check); cutover
+ * stages a WireGuard key that the host switches to by itself shortly after (see wireguard.sh).
+ */
+export type Action = "apply" | "confirm" | "teardown" | "check" | "cutover";
 
 function hostScript(name: string): string {
     return readFileSync(assetPath(`remote/host/${name}`), "utf8");
@@ -50,7 +53,7 @@ export interface HostProgram {
 }
 
 export function composeHostProgram(p: HostProgram): string {
-    const begin = { apply: "zt_stage_begin", check: "zt_check_begin" }[p.action as string];
+    const begin = { apply: "zt_stage_begin", cutover: "zt_stage_begin", check: "zt_check_begin" }[p.action as string];
     const staging = begin ? [begin, ...Object.entries(p.files ?? {}).map(([n, c]) => heredoc(n, c))] : [];
     return [
         "#!/bin/bash",

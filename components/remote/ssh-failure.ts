@@ -26,11 +26,11 @@ export function connectionFailure(r: SshOutcome): string | undefined {
 }
 
 /** The message of a failed apply or teardown of `concern` on `host`. */
-export function failureMessage(action: "applying" | "removing", concern: string, host: string, r: SshOutcome): string {
+export function failureMessage(action: "applying" | "removing" | "staging the key switch of", concern: string, host: string, r: SshOutcome): string {
     const raw = r.err || "ssh exited non-zero";
     const cause = connectionFailure(r);
     if (!cause) return `${action} ${concern} on ${host} failed: ${raw}`;
-    const next = action === "applying"
+    const next = action !== "removing"
         ? "the rest of the stack is unaffected (with --continue-on-error it is applied); run `pulumi up` again once the host is back"
         : "if the host is back later, run `pulumi up` again; if it is gone for good, drop its zerotrust resources from the state with " +
           "`pulumi state delete --target-dependents '<URN>'` on the first of them (<node>-bootstrap, or <node>-wireguard; " +

@@ -58,7 +58,8 @@ async function program() {
         connection: { ...vm.connection, onlyVia: lab.interfaces, privateKey: deployer.privateKeyOpenssh },
         bootstrapSshSources: [lab.gatewayAddress],
         rollbackSeconds: 30,
-    }, { dependsOn: [operator.tunnel] });
+        runsAfter: [operator.tunnel],
+    });
     return {
         deployerKey: pulumi.secret(deployer.privateKeyOpenssh),
         hostKey: vm.hostPublicKey,

@@ -2,10 +2,10 @@
 // rollover names, and what an operator reads when a host cannot be reached.
 import test from "ava";
 import { spawnSync } from "child_process";
-import { blockedCommand } from "../../components/zero-trust-node";
+import { blockedCommand, keySwitchTime } from "../../components/zero-trust-node";
 import { configuredNodes, removedWithoutRetiring } from "../../components/removal-check";
 import { connectionFailure, failureMessage } from "../../components/remote/ssh-failure";
-import { checkCertificateAuthorities, checkRetiredNodes } from "../../stacks/program";
+import { checkCertificateAuthorities, checkKeyGenerations, checkRetiredNodes } from "../../stacks/program";
 import { SEED_NODES } from "../../stacks/seed-scenario";
 
 const nodes = [...SEED_NODES, { name: "app-3", tags: ["app"] }];
@@ -58,4 +58,13 @@ test("a node configured last time and gone now without being retired is named; a
     t.deepEqual(removedWithoutRetiring(recorded, ["db", "app-3", "app-10"]), [], "all still there (retired ones stay listed)");
     t.deepEqual(removedWithoutRetiring(recorded, ["db"]), ["app-10", "app-3"]);
     t.deepEqual(removedWithoutRetiring([], ["db"]), [], "a new stack");
+});
+
+test("keyGenerations names nodes of the stack; a key cut-over's output says when the host switches", (t) => {
+    t.deepEqual(checkKeyGenerations({ "app-1": 2 }, nodes), { "app-1": 2 });
+    t.throws(() => checkKeyGenerations({ "app-9": 2 }, nodes), { message: /keyGenerations\.app-9.*names no node/ });
+    t.throws(() => checkKeyGenerations(["app-1"] as unknown as Record<string, number>, nodes), { message: /keyGenerations.*a generation per node name/ });
+    t.is(keySwitchTime("wireguard: switch at 1796000000"), 1796000000);
+    t.is(keySwitchTime("wireguard: unchanged"), undefined);
+    t.is(keySwitchTime("wireguard: nothing to switch, the node starts with this key"), undefined);
 });

@@ -42,6 +42,7 @@ const MESH_FIELDS: Mutation[] = [
     [/rules\[0\]\.ports\[0\]/, (a, v) => { a.rules[0].ports = [`tcp/${v}`]; }],
     [/interfaceName/, (a, v) => { a.interfaceName = v; }],
     [/nodes\[0\]\.pskGeneration/, (a, v) => { a.nodes[0].pskGeneration = v as unknown as number; }],
+    [/nodes\[0\]\.keyGeneration/, (a, v) => { a.nodes[0].keyGeneration = v as unknown as number; }],
     [/previousAddresses\.db/, (a, v) => { a.previousAddresses = { db: v }; }],
 ];
 

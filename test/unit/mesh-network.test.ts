@@ -75,11 +75,13 @@ test("keys and pre-shared-key secrets are tracked random.RandomBytes children of
 });
 
 /** A mesh where every app node reaches every other: N(N-1)/2 pairs. */
-function fullMesh(name: string, n: number, generations: Record<string, number> = {}) {
+function fullMesh(name: string, n: number, generations: Record<string, number> = {}, keyGenerations: Record<string, number> = {}) {
     const nodes = Array.from({ length: n }, (_, i) => `app-${i}`);
     return new MeshNetwork(name, {
         cidr: "10.90.0.0/16",
-        nodes: nodes.map((node) => ({ name: node, tags: ["app"], endpoint: "198.51.100.1:51820", pskGeneration: generations[node] })),
+        nodes: nodes.map((node) => ({
+            name: node, tags: ["app"], endpoint: "198.51.100.1:51820", pskGeneration: generations[node], keyGeneration: keyGenerations[node],
+        })),
         rules: [{ from: "tag:app", to: "tag:app", ports: ["tcp/8080"] }],
     });
 }
@@ -114,6 +116,18 @@ test("raising one member's pskGeneration changes the pre-shared keys of its pair
     }
     const rotated = recorded.filter((r) => r.name === "rotate-app-2-psk-secret").map((r) => r.inputs.keepers.generation);
     t.deepEqual(rotated, ["1", "2"]);
+});
+
+test("raising one member's keyGeneration replaces its key alone; generation 1 has no keepers, as keys had before rotation existed", async (t) => {
+    const publicKeys = async (mesh: MeshNetwork) => Object.fromEntries(await Promise.all(Object.keys(mesh.members).map(async (m) => [m, await resolve(mesh.members[m].publicKey)])));
+    const before = await publicKeys(fullMesh("rekey", 3));
+    const after = await publicKeys(fullMesh("rekey", 3, {}, { "app-1": 2 }));
+    t.not(after["app-1"], before["app-1"]);
+    t.is(after["app-0"], before["app-0"]);
+    t.is(after["app-2"], before["app-2"]);
+    const keepers = recorded.filter((r) => r.name === "rekey-app-1-wg-key").map((r) => r.inputs.keepers);
+    t.deepEqual(keepers, [undefined, { generation: "2" }], "an existing stack upgrades without a new key");
+    t.true(await pulumi.isSecret(fullMesh("rekey-secret", 2).members["app-0"].privateKey), "the private key (what a cut-over stages) is a secret");
 });
 
 test("a bad pskGeneration is refused before anything is registered", (t) => {

@@ -130,7 +130,7 @@ zt_arm() {
     } >"$ZT_DIR/rollback.sh"
     chmod 700 "$ZT_DIR/rollback.sh"
     if zt_has_systemd && command -v systemd-run >/dev/null; then
-        local unit="zerotrust-rollback-$ZT_CONCERN"
+        local unit="zerotrust-rollback-${ZT_DIR##*/}"
         systemctl stop "$unit.timer" "$unit.service" >/dev/null 2>&1 || true
         systemctl reset-failed "$unit.service" "$unit.timer" >/dev/null 2>&1 || true
         systemd-run --quiet --unit "$unit" --on-active="${ZT_ROLLBACK_SECONDS}s" /bin/bash "$ZT_DIR/rollback.sh"
@@ -143,7 +143,7 @@ zt_arm() {
 
 zt_disarm_timer() {
     if zt_has_systemd && command -v systemd-run >/dev/null; then
-        systemctl stop "zerotrust-rollback-$ZT_CONCERN.timer" >/dev/null 2>&1 || true
+        systemctl stop "zerotrust-rollback-${ZT_DIR##*/}.timer" >/dev/null 2>&1 || true
     elif [ -s "$ZT_DIR/armed.pid" ]; then
         kill -- "-$(cat "$ZT_DIR/armed.pid")" 2>/dev/null || true
     fi
@@ -159,6 +159,8 @@ zt_rollback_if_armed() {
 }
 
 zt_apply() {
+    # A concern may settle something first (the WireGuard key cut-over, confirmed by this very connection).
+    if declare -F zt_before_apply >/dev/null; then zt_before_apply || exit 1; fi
     # In sync too: a hand-made change (an added rule, an extra peer) is drift that an apply repairs.
     if zt_unchanged && zt_verify 2>/dev/null && zt_in_sync; then
         zt_log "unchanged"
@@ -211,6 +213,7 @@ zt_main() {
         confirm) zt_confirm ;;
         check) zt_check ;;
         teardown) zt_teardown ;;
+        cutover) zt_cutover ;;
         *) zt_log "unknown action $ZT_ACTION"; exit 2 ;;
     esac
 }

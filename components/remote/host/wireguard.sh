@@ -54,6 +54,8 @@ zt_verify() {
 }
 
 zt_deactivate() {
+    if [ -e "$ZT_CUTOVER_DIR/armed" ]; then (ZT_DIR="$ZT_CUTOVER_DIR" && zt_disarm_timer); fi
+    rm -rf "$ZT_CUTOVER_DIR"
     if zt_has_systemd; then systemctl disable --now --quiet "wg-quick@$ZT_IFACE" 2>/dev/null || true; fi
     # Over the mesh, taking wg down cuts this very session: detach it and let the session end first.
     setsid bash -c "sleep 1; wg-quick down '$ZT_IFACE' || ip link del '$ZT_IFACE'" </dev/null >/dev/null 2>&1 &
@@ -103,4 +105,79 @@ zt_concern_state() { # dir | live
         wg-quick strip "$1/wg.conf" | zt_wg_lines
         zt_unit_state "wg-quick@$ZT_IFACE.service" expected active
     fi
+}
+
+# --- Key cut-over, for nodes the deployer reaches only over the mesh. Its tunnel to this node breaks
+# as soon as either end has the new key, so the switch cannot be applied and confirmed over one
+# path. Instead: the new key is staged over the old tunnel, and the switch happens by itself
+# ZT_SWITCH_SECONDS later, with a rollback armed; in between the deployer's tunnel takes the new
+# public key. The next apply, which can only reach this node over the new tunnel, confirms it.
+ZT_CUTOVER_DIR="$ZT_STATE/wireguard-cutover"
+# The cut-over runs the apply protocol's own machinery (snapshot, arm, roll back) in a directory of its own.
+[ "$ZT_ACTION" = cutover ] && ZT_DIR="$ZT_CUTOVER_DIR"
+
+zt_cutover() {
+    if [ "$(wg show "$ZT_IFACE" private-key 2>/dev/null)" = "$(cat "$ZT_STAGE/wg.key")" ]; then
+        zt_log "the key in place is already the new one"; echo "unchanged"; return 0
+    fi
+    [ -e "$ZT_WG_CONF" ] && ip link show "$ZT_IFACE" >/dev/null 2>&1 ||
+        { zt_log "FAILED: no $ZT_IFACE in place to switch the key of"; exit 1; }
+    # The configuration in place with only the key replaced: peers are the regular apply's business.
+    awk -v keyfile="$ZT_STAGE/wg.key" 'BEGIN { getline key <keyfile }
+        /^[ \t]*PrivateKey[ \t]*=/ { print "PrivateKey = " key; next } { print }' "$ZT_WG_CONF" >"$ZT_STAGE/wg.conf"
+    zt_validate "$ZT_STAGE" || { zt_log "FAILED: validation refused the configuration with the new key; nothing was changed"; exit 1; }
+    if [ -e "$ZT_DIR/armed" ]; then # an earlier cut-over never confirmed: back to the last good key first
+        zt_disarm_timer; zt_restore_previous; rm -f "$ZT_DIR/armed"
+    fi
+    zt_snapshot
+    local switch_at=$(($(date +%s) + ZT_SWITCH_SECONDS))
+    # The window covers the wait before the switch as well as the confirmation after it.
+    ZT_ROLLBACK_SECONDS=$((ZT_SWITCH_SECONDS + ZT_ROLLBACK_SECONDS)) zt_arm
+    zt_schedule_switch
+    zt_log "key switch at $(date -u -d "@$switch_at" +%TZ), in $ZT_SWITCH_SECONDS s"
+    echo "switch at $switch_at"
+}
+
+# Like zt_arm's rollback: a frozen copy of this library that runs zt_switch_if_armed, detached.
+zt_schedule_switch() {
+    {
+        echo "#!/bin/bash"
+        declare -p $(compgen -v ZT_) | sed 's/^declare -[a-zA-Z-]* /declare -g /'
+        declare -f
+        echo 'zt_switch_if_armed'
+    } >"$ZT_DIR/switch.sh"
+    chmod 700 "$ZT_DIR/switch.sh"
+    if zt_has_systemd && command -v systemd-run >/dev/null; then
+        local unit="zerotrust-keyswitch-$ZT_IFACE"
+        systemctl stop "$unit.timer" "$unit.service" >/dev/null 2>&1 || true
+        systemctl reset-failed "$unit.service" "$unit.timer" >/dev/null 2>&1 || true
+        systemd-run --quiet --unit "$unit" --on-active="${ZT_SWITCH_SECONDS}s" /bin/bash "$ZT_DIR/switch.sh"
+    else
+        setsid bash -c "sleep $ZT_SWITCH_SECONDS; exec /bin/bash '$ZT_DIR/switch.sh'" </dev/null >/dev/null 2>&1 &
+    fi
+}
+
+zt_switch_if_armed() {
+    [ -e "$ZT_DIR/armed" ] && [ "$(cat "$ZT_DIR/armed")" = "$ZT_TOKEN" ] || exit 0
+    zt_install_from "$ZT_DIR/staging"
+    if zt_activate new && zt_verify; then
+        printf '%s switched %s\n' "$(date -u +%FT%TZ)" "$ZT_TOKEN" >>"$ZT_DIR/switches.log"
+    else
+        zt_restore_previous
+        zt_disarm_timer
+        rm -f "$ZT_DIR/armed"
+        printf '%s switch FAILED, previous key restored %s\n' "$(date -u +%FT%TZ)" "$ZT_TOKEN" >>"$ZT_DIR/switches.log"
+    fi
+}
+
+# Called by the regular apply: reaching this node at all once the switch is due proves the new key.
+zt_before_apply() {
+    [ -e "$ZT_CUTOVER_DIR/armed" ] || return 0
+    if [ "$(wg show "$ZT_IFACE" private-key 2>/dev/null)" != "$(cat "$ZT_CUTOVER_DIR/staging/wg.key" 2>/dev/null)" ]; then
+        zt_log "FAILED: a key switch is pending and not yet made, so this connection came over the old key: the deployer's tunnel still has this node's old public key (its WireGuard configuration must be updated after the cut-over and before this apply)"
+        return 1
+    fi
+    (ZT_DIR="$ZT_CUTOVER_DIR" && zt_disarm_timer)
+    rm -rf "$ZT_CUTOVER_DIR/armed" "$ZT_CUTOVER_DIR/staging"
+    zt_log "key switch confirmed: this connection reached the node through the new key"
 }

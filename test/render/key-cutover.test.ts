@@ -1,0 +1,76 @@
+// The key cut-over's host side against a real wireguard-go interface, in a throwaway network and
+// mount namespace (its own /etc/wireguard and /var/lib/zerotrust): the host switches to the staged
+// key by itself after the delay; unconfirmed, it puts the old key back; an apply that reaches it
+// after the switch confirms it, and the key stays.
+import test from "ava";
+import { randomBytes } from "crypto";
+import { mkdtempSync, rmSync, writeFileSync } from "fs";
+import { tmpdir } from "os";
+import { join } from "path";
+import { renderWireGuardConfig } from "../../components/render/wireguard";
+import { composeHostProgram, payloadToken } from "../../components/remote/script";
+import { clampPrivateKey, publicKeyOf } from "../../components/wireguard-keys";
+import { inNamespace, scratchNamespace, wireguardGo } from "../helpers/netns";
+
+const key = () => clampPrivateKey(randomBytes(32).toString("base64"));
+const SWITCH = 1;
+const WINDOW = 2;
+
+function wgConf(privateKey: string, peerKey: string): string {
+    return renderWireGuardConfig({
+        privateKey, addressCidr: "10.77.0.5/24", listenPort: 51820, mtu: 1420, behindNat: false,
+        peers: [{ name: "db", publicKey: peerKey, presharedKey: randomBytes(32).toString("base64"), address: "10.77.0.9", endpoint: "10.99.0.9:51820", behindNat: false }],
+    });
+}
+
+test("a staged key is switched to by the host itself, rolled back unless confirmed, and kept once an apply reaches the host", async (t) => {
+    const ns = scratchNamespace(t);
+    const iface = `ztk${randomBytes(3).toString("hex")}`;
+    const dir = mkdtempSync(join(tmpdir(), "zt-cutover-"));
+    t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+    await wireguardGo(t, ns, iface);
+    const [oldKey, newKey, peerKey] = [key(), key(), publicKeyOf(key())];
+    const before = wgConf(oldKey, peerKey);
+    const after = before.replace(oldKey, newKey);
+    const vars = { ZT_IFACE: iface, ZT_SWITCH_SECONDS: SWITCH };
+    const program = (action: "cutover" | "apply", files: Record<string, string>) =>
+        composeHostProgram({ concern: "wireguard", action, token: payloadToken("wireguard", files), rollbackSeconds: WINDOW, vars, files });
+    writeFileSync(join(dir, "before.conf"), before, { mode: 0o600 });
+    writeFileSync(join(dir, "cutover"), program("cutover", { "wg.key": newKey }), { mode: 0o600 });
+    writeFileSync(join(dir, "apply"), program("apply", { "wg.conf": after }), { mode: 0o600 });
+
+    // One shell in a private mount namespace: the host's state and its detached jobs live there.
+    const scenario = `
+        set -u
+        mount -t tmpfs -o mode=700 zt /etc/wireguard && mount -t tmpfs -o mode=700 zt /var/lib/zerotrust || exit 1
+        cp ${dir}/before.conf /etc/wireguard/${iface}.conf
+        wg setconf ${iface} <(wg-quick strip ${iface}) && ip addr add 10.77.0.5/24 dev ${iface} && ip link set ${iface} up
+        key() { echo "$1 $(wg show ${iface} public-key)"; }
+        key start
+        bash ${dir}/cutover; key staged
+        sleep ${SWITCH + 0.5}; key switched
+        sleep ${WINDOW + 1}; key unconfirmed
+        cat /var/lib/zerotrust/wireguard-cutover/rollbacks.log
+        bash ${dir}/cutover; sleep ${SWITCH + 0.5}; key switched-again
+        bash ${dir}/apply 2>&1 | grep -E "key switch|^(unchanged|applied)$"
+        sleep ${WINDOW + 1}; key confirmed
+        grep -c PrivateKey /etc/wireguard/${iface}.conf
+        grep -q "${newKey.replace(/[/+]/g, ".")}" /etc/wireguard/${iface}.conf && echo "file has the new key"
+        ls /var/lib/zerotrust/wireguard-cutover
+    `;
+    const out = inNamespace(ns, "unshare", ["--mount", "--propagation", "private", "bash", "-c", scenario]);
+    t.log(out);
+    const line = (label: string) => out.split("\n").find((l) => l.startsWith(`${label} `))?.split(" ")[1];
+    const [oldPub, newPub] = [publicKeyOf(oldKey), publicKeyOf(newKey)];
+    t.is(line("start"), oldPub);
+    t.regex(out, /^switch at \d+$/m, "the cut-over says when the switch comes");
+    t.is(line("staged"), oldPub, "nothing changes while the staging session may still be open");
+    t.is(line("switched"), newPub, "the host switches by itself");
+    t.is(line("unconfirmed"), oldPub, "unconfirmed, it puts the old key back");
+    t.regex(out, /rolled back \S+: not confirmed within 3s/);
+    t.is(line("switched-again"), newPub);
+    t.regex(out, /key switch confirmed: this connection reached the node through the new key/);
+    t.is(line("confirmed"), newPub, "confirmed by the apply, the new key stays past the window");
+    t.regex(out, /file has the new key/);
+    t.notRegex(out, /^armed$/m, "nothing is left armed");
+});
