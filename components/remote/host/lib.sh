@@ -117,44 +117,51 @@ zt_restore_previous() {
     if [ -n "$(ls "$ZT_DIR/previous" | grep -v '\.absent$' || true)" ]; then zt_activate previous; else zt_deactivate; fi
 }
 
-# Rollback timer: unless a new connection confirms within the window, the host restores the
-# previous state by itself. The rollback script is this very library, frozen with its functions.
-zt_arm() {
-    printf '%s\n' "$ZT_TOKEN" >"$ZT_DIR/armed"
+# Runs a function of this library SECONDS from now, detached, from a frozen copy of the library
+# with every ZT_ setting: a systemd timer where there is systemd, a sleeping session of its own
+# otherwise (its process group id in NAME.pid, so that it can be cancelled).
+zt_run_later() { # name, systemd unit, seconds, function
+    local script="$ZT_DIR/$1.sh"
     {
         echo "#!/bin/bash"
         # Every ZT_ setting, the concern's own included (ZT_NFT_FILE, ZT_IFACE, ...).
         declare -p $(compgen -v ZT_) | sed 's/^declare -[a-zA-Z-]* /declare -g /'
         declare -f
-        echo 'zt_rollback_if_armed'
-    } >"$ZT_DIR/rollback.sh"
-    chmod 700 "$ZT_DIR/rollback.sh"
+        echo "$4"
+    } >"$script"
+    chmod 700 "$script"
     if zt_has_systemd && command -v systemd-run >/dev/null; then
-        local unit="zerotrust-rollback-${ZT_DIR##*/}"
-        systemctl stop "$unit.timer" "$unit.service" >/dev/null 2>&1 || true
-        systemctl reset-failed "$unit.service" "$unit.timer" >/dev/null 2>&1 || true
-        systemd-run --quiet --unit "$unit" --on-active="${ZT_ROLLBACK_SECONDS}s" /bin/bash "$ZT_DIR/rollback.sh"
+        systemctl stop "$2.timer" "$2.service" >/dev/null 2>&1 || true
+        systemctl reset-failed "$2.service" "$2.timer" >/dev/null 2>&1 || true
+        systemd-run --quiet --unit "$2" --on-active="${3}s" /bin/bash "$script"
     else
-        setsid bash -c "sleep $ZT_ROLLBACK_SECONDS; exec /bin/bash '$ZT_DIR/rollback.sh'" </dev/null >/dev/null 2>&1 &
-        echo "$!" >"$ZT_DIR/armed.pid"
+        setsid bash -c "sleep $3; exec /bin/bash '$script'" </dev/null >/dev/null 2>&1 &
+        echo "$!" >"$ZT_DIR/$1.pid"
     fi
+}
+
+# Rollback timer: unless a new connection confirms within the window, the host restores the
+# previous state by itself.
+zt_arm() {
+    printf '%s\n' "$ZT_TOKEN" >"$ZT_DIR/armed"
+    zt_run_later rollback "zerotrust-rollback-${ZT_DIR##*/}" "$ZT_ROLLBACK_SECONDS" zt_rollback_if_armed
     zt_log "rollback armed: $ZT_ROLLBACK_SECONDS s to confirm over a new connection"
 }
 
 zt_disarm_timer() {
     if zt_has_systemd && command -v systemd-run >/dev/null; then
         systemctl stop "zerotrust-rollback-${ZT_DIR##*/}.timer" >/dev/null 2>&1 || true
-    elif [ -s "$ZT_DIR/armed.pid" ]; then
-        kill -- "-$(cat "$ZT_DIR/armed.pid")" 2>/dev/null || true
+    elif [ -s "$ZT_DIR/rollback.pid" ]; then
+        kill -- "-$(cat "$ZT_DIR/rollback.pid")" 2>/dev/null || true
     fi
-    rm -f "$ZT_DIR/armed.pid"
+    rm -f "$ZT_DIR/rollback.pid"
 }
 
 zt_rollback_if_armed() {
     [ -e "$ZT_DIR/armed" ] && [ "$(cat "$ZT_DIR/armed")" = "$ZT_TOKEN" ] || exit 0
     local outcome="rolled back"
     zt_restore_previous || outcome="FAILED to roll back"
-    rm -f "$ZT_DIR/armed" "$ZT_DIR/armed.pid"
+    rm -f "$ZT_DIR/armed" "$ZT_DIR/rollback.pid"
     printf '%s %s %s: not confirmed within %ss\n' "$(date -u +%FT%TZ)" "$outcome" "$ZT_TOKEN" "$ZT_ROLLBACK_SECONDS" >>"$ZT_DIR/rollbacks.log"
 }
 

@@ -133,28 +133,9 @@ zt_cutover() {
     local switch_at=$(($(date +%s) + ZT_SWITCH_SECONDS))
     # The window covers the wait before the switch as well as the confirmation after it.
     ZT_ROLLBACK_SECONDS=$((ZT_SWITCH_SECONDS + ZT_ROLLBACK_SECONDS)) zt_arm
-    zt_schedule_switch
+    zt_run_later switch "zerotrust-keyswitch-$ZT_IFACE" "$ZT_SWITCH_SECONDS" zt_switch_if_armed
     zt_log "key switch at $(date -u -d "@$switch_at" +%TZ), in $ZT_SWITCH_SECONDS s"
     echo "switch at $switch_at"
-}
-
-# Like zt_arm's rollback: a frozen copy of this library that runs zt_switch_if_armed, detached.
-zt_schedule_switch() {
-    {
-        echo "#!/bin/bash"
-        declare -p $(compgen -v ZT_) | sed 's/^declare -[a-zA-Z-]* /declare -g /'
-        declare -f
-        echo 'zt_switch_if_armed'
-    } >"$ZT_DIR/switch.sh"
-    chmod 700 "$ZT_DIR/switch.sh"
-    if zt_has_systemd && command -v systemd-run >/dev/null; then
-        local unit="zerotrust-keyswitch-$ZT_IFACE"
-        systemctl stop "$unit.timer" "$unit.service" >/dev/null 2>&1 || true
-        systemctl reset-failed "$unit.service" "$unit.timer" >/dev/null 2>&1 || true
-        systemd-run --quiet --unit "$unit" --on-active="${ZT_SWITCH_SECONDS}s" /bin/bash "$ZT_DIR/switch.sh"
-    else
-        setsid bash -c "sleep $ZT_SWITCH_SECONDS; exec /bin/bash '$ZT_DIR/switch.sh'" </dev/null >/dev/null 2>&1 &
-    fi
 }
 
 zt_switch_if_armed() {
