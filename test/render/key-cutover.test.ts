@@ -74,3 +74,49 @@ test("a staged key is switched to by the host itself, rolled back unless confirm
     t.regex(out, /file has the new key/);
     t.notRegex(out, /^armed$/m, "nothing is left armed");
 });
+
+test("an unconfirmed switch is kept when a peer has already made a handshake with the new key: the stack gave it out", async (t) => {
+    // Two hosts on a veth pair: X switches its key; P, which has X's new public key (as the stack
+    // gave it), answers X's handshake. Underlay and mesh ranges are not routed on this machine.
+    const [nsX, nsP] = [scratchNamespace(t), scratchNamespace(t)];
+    // Names of their own: wireguard-go's control socket (/var/run/wireguard/NAME.sock) is not per namespace.
+    const [iface, peerIface] = [`ztk${randomBytes(3).toString("hex")}`, `ztp${randomBytes(3).toString("hex")}`];
+    const dir = mkdtempSync(join(tmpdir(), "zt-cutover-"));
+    t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+    inNamespace(nsX, "ip", ["link", "add", "ztx0", "type", "veth", "peer", "name", "ztp0", "netns", nsP]);
+    inNamespace(nsX, "ip", ["addr", "add", "10.213.90.1/24", "dev", "ztx0"]);
+    inNamespace(nsX, "ip", ["link", "set", "ztx0", "up"]);
+    inNamespace(nsP, "ip", ["addr", "add", "10.213.90.2/24", "dev", "ztp0"]);
+    inNamespace(nsP, "ip", ["link", "set", "ztp0", "up"]);
+    await wireguardGo(t, nsX, iface);
+    await wireguardGo(t, nsP, peerIface);
+    const [oldKey, newKey, peerKey] = [key(), key(), key()];
+    const psk = randomBytes(32).toString("base64");
+    const side = (privateKey: string, address: string, listenPort: number, other: { publicKey: string; address: string; endpoint: string }) =>
+        renderWireGuardConfig({ privateKey, addressCidr: `${address}/24`, listenPort, mtu: 1420, behindNat: false,
+            peers: [{ name: "other", presharedKey: psk, behindNat: false, ...other }] });
+    writeFileSync(join(dir, "x.conf"), side(oldKey, "10.79.0.5", 51820, { publicKey: publicKeyOf(peerKey), address: "10.79.0.9", endpoint: "10.213.90.2:51821" }), { mode: 0o600 });
+    writeFileSync(join(dir, `${peerIface}.conf`), side(peerKey, "10.79.0.9", 51821, { publicKey: publicKeyOf(newKey), address: "10.79.0.5", endpoint: "10.213.90.1:51820" }), { mode: 0o600 });
+    inNamespace(nsP, "bash", ["-c", `wg setconf ${peerIface} <(wg-quick strip ${dir}/${peerIface}.conf) && ip addr add 10.79.0.9/24 dev ${peerIface} && ip link set ${peerIface} up`]);
+    const files = { "wg.key": newKey };
+    writeFileSync(join(dir, "cutover"), composeHostProgram({ concern: "wireguard", action: "cutover", token: payloadToken("wireguard", files),
+        rollbackSeconds: WINDOW, vars: { ZT_IFACE: iface, ZT_SWITCH_SECONDS: SWITCH }, files }), { mode: 0o600 });
+
+    const scenario = `
+        set -u
+        mount -t tmpfs -o mode=700 zt /etc/wireguard && mount -t tmpfs -o mode=700 zt /var/lib/zerotrust || exit 1
+        cp ${dir}/x.conf /etc/wireguard/${iface}.conf
+        wg setconf ${iface} <(wg-quick strip ${iface}) && ip addr add 10.79.0.5/24 dev ${iface} && ip link set ${iface} up
+        bash ${dir}/cutover
+        sleep ${SWITCH + 0.5}
+        ping -c 2 -W 2 10.79.0.9 >/dev/null && echo "the peer answers through the new key"
+        sleep ${WINDOW + 1}
+        echo "after the window $(wg show ${iface} public-key)"
+        cat /var/lib/zerotrust/wireguard-cutover/rollbacks.log
+    `;
+    const out = inNamespace(nsX, "unshare", ["--mount", "--propagation", "private", "bash", "-c", scenario]);
+    t.log(out);
+    t.regex(out, /the peer answers through the new key/);
+    t.true(out.includes(`after the window ${publicKeyOf(newKey)}`), "the new key stays");
+    t.regex(out, /kept \S+: not confirmed within 3s, but 1 peer\(s\) made a handshake with the new key since the switch/);
+});

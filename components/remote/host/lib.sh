@@ -159,6 +159,12 @@ zt_disarm_timer() {
 
 zt_rollback_if_armed() {
     [ -e "$ZT_DIR/armed" ] && [ "$(cat "$ZT_DIR/armed")" = "$ZT_TOKEN" ] || exit 0
+    # A concern may know better than the clock (the key cut-over: peers already use the new key).
+    if declare -F zt_keep_unconfirmed >/dev/null && zt_keep_unconfirmed; then
+        rm -f "$ZT_DIR/armed" "$ZT_DIR/rollback.pid"
+        printf '%s kept %s: not confirmed within %ss, but %s\n' "$(date -u +%FT%TZ)" "$ZT_TOKEN" "$ZT_ROLLBACK_SECONDS" "$ZT_KEPT_BECAUSE" >>"$ZT_DIR/rollbacks.log"
+        return 0
+    fi
     local outcome="rolled back"
     zt_restore_previous || outcome="FAILED to roll back"
     rm -f "$ZT_DIR/armed" "$ZT_DIR/rollback.pid"

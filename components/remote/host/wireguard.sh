@@ -130,6 +130,7 @@ zt_cutover() {
         zt_disarm_timer; zt_restore_previous; rm -f "$ZT_DIR/armed"
     fi
     zt_snapshot
+    rm -f "$ZT_DIR/switched-at"
     local switch_at=$(($(date +%s) + ZT_SWITCH_SECONDS))
     # The window covers the wait before the switch as well as the confirmation after it.
     ZT_ROLLBACK_SECONDS=$((ZT_SWITCH_SECONDS + ZT_ROLLBACK_SECONDS)) zt_arm
@@ -142,6 +143,7 @@ zt_switch_if_armed() {
     [ -e "$ZT_DIR/armed" ] && [ "$(cat "$ZT_DIR/armed")" = "$ZT_TOKEN" ] || exit 0
     zt_install_from "$ZT_DIR/staging"
     if zt_activate new && zt_verify; then
+        date +%s >"$ZT_DIR/switched-at"
         printf '%s switched %s\n' "$(date -u +%FT%TZ)" "$ZT_TOKEN" >>"$ZT_DIR/switches.log"
     else
         zt_restore_previous
@@ -149,6 +151,19 @@ zt_switch_if_armed() {
         rm -f "$ZT_DIR/armed"
         printf '%s switch FAILED, previous key restored %s\n' "$(date -u +%FT%TZ)" "$ZT_TOKEN" >>"$ZT_DIR/switches.log"
     fi
+}
+
+# The cut-over's rollback is for a key that reached no one (the update failed before the deployer's
+# tunnel and the peers took it). A peer that has made a handshake with the new key since the switch
+# shows that the stack gave it out: putting the old key back would then cut off the deployer, whose
+# tunnel holds the new one, and leave the next update nothing to reach the node through.
+zt_keep_unconfirmed() {
+    [ "$ZT_ACTION" = cutover ] && [ -s "$ZT_DIR/switched-at" ] || return 1
+    local since peers
+    since="$(cat "$ZT_DIR/switched-at")"
+    peers="$(wg show "$ZT_IFACE" latest-handshakes | awk -v since="$since" '$2 >= since { n++ } END { print n + 0 }')"
+    [ "$peers" -gt 0 ] || return 1
+    ZT_KEPT_BECAUSE="$peers peer(s) made a handshake with the new key since the switch"
 }
 
 # Called by the regular apply: reaching this node at all once the switch is due proves the new key.
