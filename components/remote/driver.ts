@@ -68,6 +68,14 @@ export async function drive(req: DriverRequest): Promise<string> {
     if (req.action === "cutover") {
         const r = await run(req, "cutover", req.connection.host);
         if (!r.ok) throw new Error(failureMessage("staging the key switch of", req.concern, req.connection.host, r));
+        if (r.out !== "unchanged") {
+            // The answer is here, so the stack will record the new key: the host must keep it from now on.
+            const committed = await run(req, "commit", req.connection.host);
+            if (!committed.ok) {
+                throw new Error(`${where}: the key switch was staged but could not be committed (${committed.err || "connection failed"}); ` +
+                    `the host puts its old key back ${req.rollbackSeconds} s after the switch. Run pulumi up again.`);
+            }
+        }
         return `${req.concern}: ${r.out}`;
     }
     if (req.action === "teardown") {

@@ -8,9 +8,10 @@ import { assetPath } from "../assets";
 export type Concern = "wireguard" | "firewall" | "ssh" | "gateway";
 /**
  * apply, confirm and teardown change the host; check only reads it (see lib.sh zt_check); cutover
- * stages a WireGuard key that the host switches to by itself shortly after (see wireguard.sh).
+ * stages a WireGuard key that the host switches to by itself shortly after, and commit tells it the
+ * deployer has recorded that key (see wireguard.sh).
  */
-export type Action = "apply" | "confirm" | "teardown" | "check" | "cutover";
+export type Action = "apply" | "confirm" | "teardown" | "check" | "cutover" | "commit";
 
 function hostScript(name: string): string {
     return readFileSync(assetPath(`remote/host/${name}`), "utf8");

@@ -1,7 +1,7 @@
 // The key cut-over's host side against a real wireguard-go interface, in a throwaway network and
 // mount namespace (its own /etc/wireguard and /var/lib/zerotrust): the host switches to the staged
-// key by itself after the delay; unconfirmed, it puts the old key back; an apply that reaches it
-// after the switch confirms it, and the key stays.
+// key by itself after the delay; unconfirmed and uncommitted, it puts the old key back; an apply that
+// reaches it after the switch confirms it; a committed key, or one a peer has used, is kept.
 import test from "ava";
 import { randomBytes } from "crypto";
 import { mkdtempSync, rmSync, writeFileSync } from "fs";
@@ -23,7 +23,7 @@ function wgConf(privateKey: string, peerKey: string): string {
     });
 }
 
-test("a staged key is switched to by the host itself, rolled back unless confirmed, and kept once an apply reaches the host", async (t) => {
+test("a staged key is switched to by the host itself, rolled back when neither confirmed nor committed, kept once an apply reaches the host or the deployer committed it", async (t) => {
     const ns = scratchNamespace(t);
     const iface = `ztk${randomBytes(3).toString("hex")}`;
     const dir = mkdtempSync(join(tmpdir(), "zt-cutover-"));
@@ -33,11 +33,14 @@ test("a staged key is switched to by the host itself, rolled back unless confirm
     const before = wgConf(oldKey, peerKey);
     const after = before.replace(oldKey, newKey);
     const vars = { ZT_IFACE: iface, ZT_SWITCH_SECONDS: SWITCH };
-    const program = (action: "cutover" | "apply", files: Record<string, string>) =>
+    const program = (action: "cutover" | "commit" | "apply", files: Record<string, string>) =>
         composeHostProgram({ concern: "wireguard", action, token: payloadToken("wireguard", files), rollbackSeconds: WINDOW, vars, files });
     writeFileSync(join(dir, "before.conf"), before, { mode: 0o600 });
     writeFileSync(join(dir, "cutover"), program("cutover", { "wg.key": newKey }), { mode: 0o600 });
     writeFileSync(join(dir, "apply"), program("apply", { "wg.conf": after }), { mode: 0o600 });
+    const thirdKey = key();
+    writeFileSync(join(dir, "cutover-3"), program("cutover", { "wg.key": thirdKey }), { mode: 0o600 });
+    writeFileSync(join(dir, "commit-3"), program("commit", { "wg.key": thirdKey }), { mode: 0o600 });
 
     // One shell in a private mount namespace: the host's state and its detached jobs live there.
     const scenario = `
@@ -57,6 +60,8 @@ test("a staged key is switched to by the host itself, rolled back unless confirm
         grep -c PrivateKey /etc/wireguard/${iface}.conf
         grep -q "${newKey.replace(/[/+]/g, ".")}" /etc/wireguard/${iface}.conf && echo "file has the new key"
         ls /var/lib/zerotrust/wireguard-cutover
+        bash ${dir}/cutover-3 >/dev/null && bash ${dir}/commit-3 && sleep ${SWITCH + WINDOW + 1}; key committed
+        tail -n 1 /var/lib/zerotrust/wireguard-cutover/rollbacks.log
     `;
     const out = inNamespace(ns, "unshare", ["--mount", "--propagation", "private", "bash", "-c", scenario]);
     t.log(out);
@@ -73,6 +78,10 @@ test("a staged key is switched to by the host itself, rolled back unless confirm
     t.is(line("confirmed"), newPub, "confirmed by the apply, the new key stays past the window");
     t.regex(out, /file has the new key/);
     t.notRegex(out, /^armed$/m, "nothing is left armed");
+    // The deployer committed (it has the answer, so the stack records the key): kept though unconfirmed.
+    t.regex(out, /^committed$/m);
+    t.is(line("committed"), publicKeyOf(thirdKey));
+    t.regex(out, /kept \S+: not confirmed within 3s, but the deployer recorded the new key/);
 });
 
 test("an unconfirmed switch is kept when a peer has already made a handshake with the new key: the stack gave it out", async (t) => {

@@ -227,6 +227,7 @@ zt_main() {
         check) zt_check ;;
         teardown) zt_teardown ;;
         cutover) zt_cutover ;;
+        commit) zt_commit ;;
         *) zt_log "unknown action $ZT_ACTION"; exit 2 ;;
     esac
 }

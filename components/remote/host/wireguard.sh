@@ -114,7 +114,7 @@ zt_concern_state() { # dir | live
 # public key. The next apply, which can only reach this node over the new tunnel, confirms it.
 ZT_CUTOVER_DIR="$ZT_STATE/wireguard-cutover"
 # The cut-over runs the apply protocol's own machinery (snapshot, arm, roll back) in a directory of its own.
-[ "$ZT_ACTION" = cutover ] && ZT_DIR="$ZT_CUTOVER_DIR"
+case "$ZT_ACTION" in cutover | commit) ZT_DIR="$ZT_CUTOVER_DIR" ;; esac
 
 zt_cutover() {
     if [ "$(wg show "$ZT_IFACE" private-key 2>/dev/null)" = "$(cat "$ZT_STAGE/wg.key")" ]; then
@@ -130,7 +130,7 @@ zt_cutover() {
         zt_disarm_timer; zt_restore_previous; rm -f "$ZT_DIR/armed"
     fi
     zt_snapshot
-    rm -f "$ZT_DIR/switched-at"
+    rm -f "$ZT_DIR/switched-at" "$ZT_DIR/committed"
     local switch_at=$(($(date +%s) + ZT_SWITCH_SECONDS))
     # The window covers the wait before the switch as well as the confirmation after it.
     ZT_ROLLBACK_SECONDS=$((ZT_SWITCH_SECONDS + ZT_ROLLBACK_SECONDS)) zt_arm
@@ -153,12 +153,23 @@ zt_switch_if_armed() {
     fi
 }
 
-# The cut-over's rollback is for a key that reached no one (the update failed before the deployer's
-# tunnel and the peers took it). A peer that has made a handshake with the new key since the switch
-# shows that the stack gave it out: putting the old key back would then cut off the deployer, whose
-# tunnel holds the new one, and leave the next update nothing to reach the node through.
+# Sent by the deployer once it has the cut-over's answer (a second connection, before the switch):
+# the stack now records the new key, and every later update gives it out.
+zt_commit() {
+    [ -e "$ZT_DIR/armed" ] && [ "$(cat "$ZT_DIR/armed")" = "$ZT_TOKEN" ] ||
+        { zt_log "FAILED: no key switch $ZT_TOKEN is pending to commit"; exit 1; }
+    : >"$ZT_DIR/committed"
+    echo "committed"
+}
+
+# The cut-over's rollback is for a key the stack does not hold: the deployer never got the
+# cut-over's answer, so the update failed there. Once the stack records the new key (committed), or
+# a peer has made a handshake with it (the stack gave it out), the old key back would not match
+# what the deployer's tunnel and every later update hold: the node would be cut off for good.
+# Kept, it is confirmed by the next update that reaches it.
 zt_keep_unconfirmed() {
     [ "$ZT_ACTION" = cutover ] && [ -s "$ZT_DIR/switched-at" ] || return 1
+    if [ -e "$ZT_DIR/committed" ]; then ZT_KEPT_BECAUSE="the deployer recorded the new key"; return 0; fi
     local since peers
     since="$(cat "$ZT_DIR/switched-at")"
     peers="$(wg show "$ZT_IFACE" latest-handshakes | awk -v since="$since" '$2 >= since { n++ } END { print n + 0 }')"
