@@ -41,6 +41,9 @@ test("a staged key is switched to by the host itself, rolled back when neither c
     const thirdKey = key();
     writeFileSync(join(dir, "cutover-3"), program("cutover", { "wg.key": thirdKey }), { mode: 0o600 });
     writeFileSync(join(dir, "commit-3"), program("commit", { "wg.key": thirdKey }), { mode: 0o600 });
+    const [fourthKey, fifthKey] = [key(), key()];
+    writeFileSync(join(dir, "cutover-4"), program("cutover", { "wg.key": fourthKey }), { mode: 0o600 });
+    writeFileSync(join(dir, "cutover-5"), program("cutover", { "wg.key": fifthKey }), { mode: 0o600 });
 
     // One shell in a private mount namespace: the host's state and its detached jobs live there.
     const scenario = `
@@ -62,6 +65,8 @@ test("a staged key is switched to by the host itself, rolled back when neither c
         ls /var/lib/zerotrust/wireguard-cutover
         bash ${dir}/cutover-3 >/dev/null && bash ${dir}/commit-3 && sleep ${SWITCH + WINDOW + 1}; key committed
         tail -n 1 /var/lib/zerotrust/wireguard-cutover/rollbacks.log
+        bash ${dir}/cutover-4 >/dev/null && sleep ${SWITCH + 0.5} && bash ${dir}/cutover-5 2>&1 | grep -o "key switch confirmed"
+        sleep ${SWITCH + WINDOW + 1}; key after-pending
     `;
     const out = inNamespace(ns, "unshare", ["--mount", "--propagation", "private", "bash", "-c", scenario]);
     t.log(out);
@@ -82,6 +87,9 @@ test("a staged key is switched to by the host itself, rolled back when neither c
     t.regex(out, /^committed$/m);
     t.is(line("committed"), publicKeyOf(thirdKey));
     t.regex(out, /kept \S+: not confirmed within 3s, but the deployer recorded the new key/);
+    // A cut-over over a switched, pending one confirms it (it came through its key): the next rollback returns to it.
+    t.is(out.split("\n").filter((l) => l === "key switch confirmed").length, 1);
+    t.is(line("after-pending"), publicKeyOf(fourthKey));
 });
 
 test("an unconfirmed switch is kept when a peer has already made a handshake with the new key: the stack gave it out", async (t) => {

@@ -30,7 +30,7 @@ zt_wg_peers() {
 zt_wg_setting() { sed -n "s/^$1 *= *//p" "$2" | head -n1; } # Interface key, file
 
 zt_wg_update() { # interface, stripped configuration file
-    local iface="$1" file="$2" secrets args=() live new line pub psk ka ips ep old
+    local iface="$1" file="$2" secrets args=() live new pub psk ka ips ep old
     secrets="$(mktemp -d /run/zt-wg-update.XXXXXX)" || return 1
     # Keys go to wg as files in a private directory, never as arguments.
     local private_key
@@ -59,7 +59,7 @@ zt_wg_update() { # interface, stripped configuration file
         args+=(peer "$pub" preshared-key "$secrets/psk$n" persistent-keepalive "${ka:-0}")
         [ -n "$ep" ] && args+=(endpoint "$ep")
         # Allowed IPs are replaced only when they change (or the peer is new).
-        [ "$(cut -d'|' -f4 <<<"$old")" != "$ips" ] || [ -z "$old" ] && args+=(allowed-ips "$ips")
+        if [ -z "$old" ] || [ "$(cut -d'|' -f4 <<<"$old")" != "$ips" ]; then args+=(allowed-ips "$ips"); fi
     done <<<"$new"
     local rc=0
     if [ ${#args[@]} -gt 0 ]; then wg set "$iface" "${args[@]}" || rc=$?; fi

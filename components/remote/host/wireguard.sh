@@ -117,6 +117,11 @@ ZT_CUTOVER_DIR="$ZT_STATE/wireguard-cutover"
 case "$ZT_ACTION" in cutover | commit) ZT_DIR="$ZT_CUTOVER_DIR" ;; esac
 
 zt_cutover() {
+    # One pending already: if it has switched, this connection came through its key and confirms it;
+    # if not, it is cancelled (nothing has changed yet) and this one takes its place.
+    if [ -e "$ZT_DIR/armed" ]; then
+        if zt_cutover_switched; then zt_confirm_cutover; else zt_disarm_timer; rm -f "$ZT_DIR/armed"; fi
+    fi
     if [ "$(wg show "$ZT_IFACE" private-key 2>/dev/null)" = "$(cat "$ZT_STAGE/wg.key")" ]; then
         zt_log "the key in place is already the new one"; echo "unchanged"; return 0
     fi
@@ -126,17 +131,24 @@ zt_cutover() {
     awk -v keyfile="$ZT_STAGE/wg.key" 'BEGIN { getline key <keyfile }
         /^[ \t]*PrivateKey[ \t]*=/ { print "PrivateKey = " key; next } { print }' "$ZT_WG_CONF" >"$ZT_STAGE/wg.conf"
     zt_validate "$ZT_STAGE" || { zt_log "FAILED: validation refused the configuration with the new key; nothing was changed"; exit 1; }
-    if [ -e "$ZT_DIR/armed" ]; then # an earlier cut-over never confirmed: back to the last good key first
-        zt_disarm_timer; zt_restore_previous; rm -f "$ZT_DIR/armed"
-    fi
     zt_snapshot
     rm -f "$ZT_DIR/switched-at" "$ZT_DIR/committed"
+    wg pubkey <"$ZT_STAGE/wg.key" >"$ZT_DIR/pending.pub"
     local switch_at=$(($(date +%s) + ZT_SWITCH_SECONDS))
     # The window covers the wait before the switch as well as the confirmation after it.
     ZT_ROLLBACK_SECONDS=$((ZT_SWITCH_SECONDS + ZT_ROLLBACK_SECONDS)) zt_arm
     zt_run_later switch "zerotrust-keyswitch-$ZT_IFACE" "$ZT_SWITCH_SECONDS" zt_switch_if_armed
     zt_log "key switch at $(date -u -d "@$switch_at" +%TZ), in $ZT_SWITCH_SECONDS s"
     echo "switch at $switch_at"
+}
+
+# Whether the pending cut-over's key is the one in place (the switch has happened).
+zt_cutover_switched() { [ "$(wg show "$ZT_IFACE" public-key 2>/dev/null)" = "$(cat "$ZT_CUTOVER_DIR/pending.pub" 2>/dev/null)" ]; }
+
+zt_confirm_cutover() {
+    (ZT_DIR="$ZT_CUTOVER_DIR" && zt_disarm_timer)
+    rm -f "$ZT_CUTOVER_DIR/armed"
+    zt_log "key switch confirmed: this connection reached the node through the new key"
 }
 
 zt_switch_if_armed() {
@@ -180,11 +192,9 @@ zt_keep_unconfirmed() {
 # Called by the regular apply: reaching this node at all once the switch is due proves the new key.
 zt_before_apply() {
     [ -e "$ZT_CUTOVER_DIR/armed" ] || return 0
-    if [ "$(wg show "$ZT_IFACE" private-key 2>/dev/null)" != "$(cat "$ZT_CUTOVER_DIR/staging/wg.key" 2>/dev/null)" ]; then
+    if ! zt_cutover_switched; then
         zt_log "FAILED: a key switch is pending and not yet made, so this connection came over the old key: the deployer's tunnel still has this node's old public key (its WireGuard configuration must be updated after the cut-over and before this apply)"
         return 1
     fi
-    (ZT_DIR="$ZT_CUTOVER_DIR" && zt_disarm_timer)
-    rm -rf "$ZT_CUTOVER_DIR/armed" "$ZT_CUTOVER_DIR/staging"
-    zt_log "key switch confirmed: this connection reached the node through the new key"
+    zt_confirm_cutover
 }
