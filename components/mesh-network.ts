@@ -54,9 +54,9 @@ export interface OperatorPeerArgs {
     /** Generation of its pre-shared-key secret; raise it to rotate the keys of its pairs. Default: 1. */
     pskGeneration?: number;
     /**
-     * Generation of its WireGuard key; raise it to rotate the key (a lost laptop). Nodes learn the
-     * new public key over the deployer's tunnel, so rotate the deployer's own peer only while SSH
-     * is not mesh-only. Default: 1.
+     * Generation of its WireGuard key; raise it to rotate the key (a lost laptop). When this peer is
+     * the deployer's own tunnel and SSH is mesh-only, name it as each ZeroTrustNode's `deployerPeer`
+     * so that the nodes cut over to its new key. Default: 1.
      */
     keyGeneration?: number;
 }

@@ -8,7 +8,7 @@ import { existsSync } from "fs";
 import { join } from "path";
 import { firewallSpecFor } from "./enforcement";
 import { HostConnection, checkConnection, checkPinnedHostKey } from "./hosts/connection";
-import { MeshNetwork } from "./mesh-network";
+import { MeshMember, MeshNetwork } from "./mesh-network";
 import { CompiledPolicy } from "./policy";
 import { renderFirewall } from "./render/nftables";
 import { renderSshdConfig } from "./render/sshd";
@@ -48,6 +48,12 @@ export interface ZeroTrustNodeArgs {
      * before them, as it must (the tunnel depends on it in turn). Default: none.
      */
     runsAfter?: pulumi.Resource[];
+    /**
+     * The operator peer the deployer's own tunnel is (mesh-only nodes): when its key rotates, the
+     * node's peer entry for it switches in the same cut-over as a key of the node's own. Without it,
+     * rotating that peer's key while SSH is mesh-only would cut the deployer off. Default: none.
+     */
+    deployerPeer?: string;
 }
 
 const SSH_PORT = 22;
@@ -125,6 +131,10 @@ export class ZeroTrustNode extends pulumi.ComponentResource {
             throw new ValidationError("forwardPolicy", forwardPolicy, "use \"drop\" or \"accept\"");
         }
         checkConnection("connection", args.connection);
+        const deployer = args.deployerPeer === undefined ? undefined : args.mesh.members[args.deployerPeer];
+        if (args.deployerPeer !== undefined && deployer?.kind !== "operator") {
+            throw new ValidationError("deployerPeer", args.deployerPeer, "must name an operator peer of the mesh (the deployer's own tunnel)");
+        }
         const user = args.connection.user ?? "root";
         const publicTcpPorts = (args.publicTcpPorts ?? []).map((p, i) => checkPort(`publicTcpPorts[${i}]`, p));
         super("zerotrust:index:ZeroTrustNode", name, {}, opts);
@@ -170,7 +180,7 @@ export class ZeroTrustNode extends pulumi.ComponentResource {
         const wireguardVars = { ZT_IFACE: plan.interfaceName };
         let keySwitchAt: pulumi.Output<number | undefined> | undefined;
         if (meshOnly) {
-            this.keyCutover = this.keyCutoverCommand(`${name}-key-cutover`, mesh.members[member].privateKey, wireguardVars);
+            this.keyCutover = this.keyCutoverCommand(`${name}-key-cutover`, mesh.members[member].privateKey, deployer, wireguardVars);
             keySwitchAt = this.keyCutover.stdout.apply(keySwitchTime);
             // First contact: before the mesh exists the only way in is the underlay. This runs once
             // (later WireGuard changes go over the mesh) and is confirmed over the mesh, which
@@ -233,9 +243,13 @@ export class ZeroTrustNode extends pulumi.ComponentResource {
      * only a new key (or a new way to reach the host) makes, it stages the key over the tunnel that
      * still works. It is outside the host's chain, so it runs before the deployer's tunnel changes.
      */
-    private keyCutoverCommand(resourceName: string, privateKey: pulumi.Output<string>, vars: Record<string, string>): command.local.Command {
-        const request = pulumi.all([privateKey, this.connection]).apply(([key, conn]): string => JSON.stringify({
-            action: "cutover", concern: "wireguard", vars: { ...vars, ZT_SWITCH_SECONDS: KEY_SWITCH_SECONDS }, files: { "wg.key": key },
+    private keyCutoverCommand(resourceName: string, privateKey: pulumi.Output<string>, deployer: MeshMember | undefined,
+        vars: Record<string, string>): command.local.Command {
+        // Only keys: the cut-over changes (and runs) when one of them does, not with every peer change.
+        const deployerPeer = deployer ? deployer.publicKey.apply((key) => `${deployer.address} ${key}`) : undefined;
+        const request = pulumi.all([privateKey, deployerPeer, this.connection]).apply(([key, peer, conn]): string => JSON.stringify({
+            action: "cutover", concern: "wireguard", vars: { ...vars, ZT_SWITCH_SECONDS: KEY_SWITCH_SECONDS },
+            files: { "wg.key": key, ...(peer ? { "deployer.peer": peer } : {}) },
             connection: conn, rollbackSeconds: this.rollbackSeconds,
         } satisfies DriverRequest));
         return new command.local.Command(resourceName, {

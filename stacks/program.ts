@@ -54,8 +54,8 @@ export interface StackSettings {
     /** The CA that issues the gateway's server and client certificates. Default: the first of certificateAuthorities. */
     issuingCa?: string;
     /**
-     * WireGuard key generation per node: raise a node's to rotate its key (`pulumi config set --path
-     * 'zerotrust:keyGenerations.app-1' 2`). Default: 1 for every node.
+     * WireGuard key generation per node, and of the operator peer ("operator"): raise one to rotate
+     * that key (`pulumi config set --path 'zerotrust:keyGenerations.app-1' 2`). Default: 1 for each.
      */
     keyGenerations?: Record<string, number>;
     /** Lifetime of the gateway's server and client certificates, in hours. Default: 2160 (90 days). */
@@ -88,13 +88,15 @@ export function checkRetiredNodes(retired: string[], nodes: ScenarioNode[], gate
     return new Set(retired);
 }
 
-/** The key generations, checked against the scenario's nodes (pure); the values are checked by the mesh. */
-export function checkKeyGenerations(generations: Record<string, number>, nodes: ScenarioNode[]): Record<string, number> {
+/** The key generations, checked against the scenario's members (pure); the values are checked by the mesh. */
+export function checkKeyGenerations(generations: Record<string, number>, nodes: ScenarioNode[], operator: string): Record<string, number> {
     if (typeof generations !== "object" || generations === null || Array.isArray(generations)) {
         throw new ValidationError("keyGenerations", generations, "expected a generation per node name, e.g. {\"app-1\": 2}");
     }
     for (const name of Object.keys(generations)) {
-        if (!nodes.some((n) => n.name === name)) throw new ValidationError(`keyGenerations.${name}`, generations[name], "names no node of the stack");
+        if (name !== operator && !nodes.some((n) => n.name === name)) {
+            throw new ValidationError(`keyGenerations.${name}`, generations[name], `names neither a node of the stack nor its operator peer (${operator})`);
+        }
     }
     return generations;
 }
@@ -135,14 +137,14 @@ export async function preflight(s: StackSettings): Promise<void> {
 export function zeroTrustStack(stack: string, s: StackSettings) {
     const nodes = scenarioNodes(s);
     const retired = checkRetiredNodes(s.retiredNodes ?? [], nodes, SEED_GATEWAY.node);
-    const keyGenerations = checkKeyGenerations(s.keyGenerations ?? {}, nodes);
+    const keyGenerations = checkKeyGenerations(s.keyGenerations ?? {}, nodes, SEED_OPERATOR);
     const lab = s.hostKind === "lab" ? new LabNetwork(stack, { subnet: s.labSubnet, alsoUnrouted: [s.meshCidr] }) : undefined;
     const { placed, bootstrapSshSources } = place(nodes, s, lab);
 
     const mesh = new MeshNetwork(stack, {
         cidr: s.meshCidr,
         nodes: nodes.map((n) => ({ ...n, endpoint: placed[n.name].endpoint, keyGeneration: keyGenerations[n.name] })),
-        operators: [{ name: SEED_OPERATOR, tags: ["admin"] }],
+        operators: [{ name: SEED_OPERATOR, tags: ["admin"], keyGeneration: keyGenerations[SEED_OPERATOR] }],
         clients: SEED_CLIENTS,
         rules: SEED_RULES,
         expect: SEED_EXPECT,
@@ -168,6 +170,8 @@ export function zeroTrustStack(stack: string, s: StackSettings) {
             publicTcpPorts: n.name === SEED_GATEWAY.node ? [SEED_GATEWAY.port] : [],
             // Not the component's dependsOn: its children (the key cut-over) would wait for the tunnel too.
             runsAfter: operator ? [operator.tunnel] : [],
+            // The deployer's tunnel is the operator peer's (this machine in the lab): its key rotation cuts over too.
+            deployerPeer: SEED_OPERATOR,
         }));
     } finally {
         // Also when a node is refused: the operator's registration must not wait forever.

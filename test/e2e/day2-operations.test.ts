@@ -398,6 +398,28 @@ test.serial("rotating several nodes is the same change for each, in one update: 
     t.deepEqual(await engine.preview(), [], "converged");
 });
 
+test.serial("rotating the deployer's own key while SSH is mesh-only: every node cuts over to it, no tunnel between nodes is disturbed", async (t) => {
+    const settings: StackSettings = { ...BASE, extraAppServers: 0, certificateAuthorities: [`${LAB}-next`] };
+    const nodes = ["gateway", "app-1", "app-2", "db", "dev-box"];
+    const operatorKey = () => execFileSync("wg", ["show", LAYOUT.operatorInterface, "public-key"], { encoding: "utf8" }).trim();
+    const before = operatorKey();
+    const stop = pingUntouched(t, [["app-1", "db"], ["app-2", "db"], ["gateway", "app-1"], ["gateway", "app-2"]]);
+    await settle(500);
+    const result = await up({ ...settings, keyGenerations: { "app-1": 2, "app-2": 2, db: 2, operator: 2 } });
+    await settle(2000);
+    const untouched = await stop();
+    t.is(result.error, undefined);
+    t.log(`rotating the operator's key: ran ${result.ran.join(" ")}`);
+    for (const u of untouched) t.deepEqual(u.lost, [], `${u.label} loses nothing`);
+    const after = operatorKey();
+    t.not(after, before, "this machine's tunnel has its new key");
+    for (const n of nodes) {
+        t.true(result.ran.includes(`${n}-key-cutover`) && result.ran.includes(`${n}-wireguard`), `${n} cut over and was reached through the new key`);
+        t.true(wgPeers(n).includes(after) && !wgPeers(n).includes(before), `${n} has the operator's new key only`);
+    }
+    t.deepEqual(await engine.preview(), [], "converged");
+});
+
 test.serial("pulumi destroy removes every namespace, interface and process", async (t) => {
     await engine.destroy();
     t.notRegex(execFileSync("ip", ["netns", "list"], { encoding: "utf8" }), new RegExp(`zt-${LAB}-`));

@@ -2,7 +2,7 @@
 // mount namespace (its own /etc/wireguard and /var/lib/zerotrust): the host switches to the staged
 // key by itself after the delay; unconfirmed and uncommitted, it puts the old key back; an apply that
 // reaches it after the switch confirms it; a committed key, or one a peer has used, is kept.
-import test from "ava";
+import test, { ExecutionContext } from "ava";
 import { randomBytes } from "crypto";
 import { mkdtempSync, rmSync, writeFileSync } from "fs";
 import { tmpdir } from "os";
@@ -92,9 +92,12 @@ test("a staged key is switched to by the host itself, rolled back when neither c
     t.is(line("after-pending"), publicKeyOf(fourthKey));
 });
 
-test("an unconfirmed switch is kept when a peer has already made a handshake with the new key: the stack gave it out", async (t) => {
-    // Two hosts on a veth pair: X switches its key; P, which has X's new public key (as the stack
-    // gave it), answers X's handshake. Underlay and mesh ranges are not routed on this machine.
+/**
+ * Two hosts on a veth pair, X (whose configuration is cut over) and P (its peer, which may be the
+ * deployer): X's configuration at first, P's interface up, and the cut-over program for `files`.
+ * Underlay and mesh ranges are not routed on this machine. Returns what a scenario in X needs.
+ */
+async function twoHosts(t: ExecutionContext, keys: { x: string; p: string; xAsPSees: string; pAsXSees: string }, files: Record<string, string>) {
     const [nsX, nsP] = [scratchNamespace(t), scratchNamespace(t)];
     // Names of their own: wireguard-go's control socket (/var/run/wireguard/NAME.sock) is not per namespace.
     const [iface, peerIface] = [`ztk${randomBytes(3).toString("hex")}`, `ztp${randomBytes(3).toString("hex")}`];
@@ -107,33 +110,70 @@ test("an unconfirmed switch is kept when a peer has already made a handshake wit
     inNamespace(nsP, "ip", ["link", "set", "ztp0", "up"]);
     await wireguardGo(t, nsX, iface);
     await wireguardGo(t, nsP, peerIface);
-    const [oldKey, newKey, peerKey] = [key(), key(), key()];
     const psk = randomBytes(32).toString("base64");
     const side = (privateKey: string, address: string, listenPort: number, other: { publicKey: string; address: string; endpoint: string }) =>
         renderWireGuardConfig({ privateKey, addressCidr: `${address}/24`, listenPort, mtu: 1420, behindNat: false,
             peers: [{ name: "other", presharedKey: psk, behindNat: false, ...other }] });
-    writeFileSync(join(dir, "x.conf"), side(oldKey, "10.79.0.5", 51820, { publicKey: publicKeyOf(peerKey), address: "10.79.0.9", endpoint: "10.213.90.2:51821" }), { mode: 0o600 });
-    writeFileSync(join(dir, `${peerIface}.conf`), side(peerKey, "10.79.0.9", 51821, { publicKey: publicKeyOf(newKey), address: "10.79.0.5", endpoint: "10.213.90.1:51820" }), { mode: 0o600 });
+    writeFileSync(join(dir, "x.conf"), side(keys.x, "10.79.0.5", 51820, { publicKey: keys.pAsXSees, address: "10.79.0.9", endpoint: "10.213.90.2:51821" }), { mode: 0o600 });
+    writeFileSync(join(dir, `${peerIface}.conf`), side(keys.p, "10.79.0.9", 51821, { publicKey: keys.xAsPSees, address: "10.79.0.5", endpoint: "10.213.90.1:51820" }), { mode: 0o600 });
     inNamespace(nsP, "bash", ["-c", `wg setconf ${peerIface} <(wg-quick strip ${dir}/${peerIface}.conf) && ip addr add 10.79.0.9/24 dev ${peerIface} && ip link set ${peerIface} up`]);
-    const files = { "wg.key": newKey };
     writeFileSync(join(dir, "cutover"), composeHostProgram({ concern: "wireguard", action: "cutover", token: payloadToken("wireguard", files),
         rollbackSeconds: WINDOW, vars: { ZT_IFACE: iface, ZT_SWITCH_SECONDS: SWITCH }, files }), { mode: 0o600 });
-
-    const scenario = `
+    const setUpX = `
         set -u
         mount -t tmpfs -o mode=700 zt /etc/wireguard && mount -t tmpfs -o mode=700 zt /var/lib/zerotrust || exit 1
         cp ${dir}/x.conf /etc/wireguard/${iface}.conf
         wg setconf ${iface} <(wg-quick strip ${iface}) && ip addr add 10.79.0.5/24 dev ${iface} && ip link set ${iface} up
-        bash ${dir}/cutover
+    `;
+    /** Runs a scenario in X, in a private mount namespace, after X's set-up. */
+    const inX = (scenario: string) => inNamespace(nsX, "unshare", ["--mount", "--propagation", "private", "bash", "-c", setUpX + scenario]);
+    return { nsP, iface, peerIface, inX, cutover: join(dir, "cutover") };
+}
+
+test("an unconfirmed switch is kept when a peer has already made a handshake with the new key: the stack gave it out", async (t) => {
+    // P has X's new public key, as the stack gave it, and answers X's handshake.
+    const [oldKey, newKey, peerKey] = [key(), key(), key()];
+    const { iface, inX, cutover } = await twoHosts(t, { x: oldKey, p: peerKey, xAsPSees: publicKeyOf(newKey), pAsXSees: publicKeyOf(peerKey) }, { "wg.key": newKey });
+    const out = inX(`
+        bash ${cutover}
         sleep ${SWITCH + 0.5}
         ping -c 2 -W 2 10.79.0.9 >/dev/null && echo "the peer answers through the new key"
         sleep ${WINDOW + 1}
         echo "after the window $(wg show ${iface} public-key)"
         cat /var/lib/zerotrust/wireguard-cutover/rollbacks.log
-    `;
-    const out = inNamespace(nsX, "unshare", ["--mount", "--propagation", "private", "bash", "-c", scenario]);
+    `);
     t.log(out);
     t.regex(out, /the peer answers through the new key/);
     t.true(out.includes(`after the window ${publicKeyOf(newKey)}`), "the new key stays");
     t.regex(out, /kept \S+: not confirmed within 3s, but 1 peer\(s\) made a handshake with the new key since the switch/);
+});
+
+test("the deployer's own key rotates in the same cut-over: the node's entry for that peer switches, its own key stays", async (t) => {
+    // P is the deployer: X keeps its key and takes P's new public key at the switch, while P switches its own key.
+    const [xKey, oldDeployer, newDeployer] = [key(), key(), key()];
+    const { nsP, iface, peerIface, inX, cutover } = await twoHosts(t,
+        { x: xKey, p: oldDeployer, xAsPSees: publicKeyOf(xKey), pAsXSees: publicKeyOf(oldDeployer) },
+        { "wg.key": xKey, "deployer.peer": `10.79.0.9 ${publicKeyOf(newDeployer)}` });
+    const newDeployerFile = join(tmpdir(), `zt-deployer-${randomBytes(4).toString("hex")}`);
+    writeFileSync(newDeployerFile, newDeployer + "\n", { mode: 0o600 });
+    t.teardown(() => rmSync(newDeployerFile, { force: true }));
+    const out = inX(`
+        ping -c 1 -W 2 10.79.0.9 >/dev/null && echo "reachable before"
+        bash ${cutover}
+        ip netns exec ${nsP} wg set ${peerIface} private-key ${newDeployerFile}
+        sleep ${SWITCH + 0.5}
+        ping -c 2 -W 2 10.79.0.9 >/dev/null && echo "reachable after, both sides switched"
+        echo "own key $(wg show ${iface} public-key)"
+        echo "deployer as seen $(wg show ${iface} peers)"
+        grep -c "PublicKey = ${publicKeyOf(newDeployer).replace(/[/+]/g, ".")}" /etc/wireguard/${iface}.conf
+        sleep ${WINDOW + 1}
+        echo "after the window $(wg show ${iface} peers)"
+    `);
+    t.log(out);
+    t.regex(out, /reachable before/);
+    t.regex(out, /reachable after, both sides switched/);
+    t.true(out.includes(`own key ${publicKeyOf(xKey)}`), "the node's own key stays");
+    t.true(out.includes(`deployer as seen ${publicKeyOf(newDeployer)}`), "the deployer's entry has its new key");
+    t.regex(out, /^1$/m, "the file too");
+    t.true(out.includes(`after the window ${publicKeyOf(newDeployer)}`), "kept: the deployer made a handshake with it");
 });

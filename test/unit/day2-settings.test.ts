@@ -61,9 +61,9 @@ test("a node configured last time and gone now without being retired is named; a
 });
 
 test("keyGenerations names nodes of the stack; a key cut-over's output says when the host switches", (t) => {
-    t.deepEqual(checkKeyGenerations({ "app-1": 2 }, nodes), { "app-1": 2 });
-    t.throws(() => checkKeyGenerations({ "app-9": 2 }, nodes), { message: /keyGenerations\.app-9.*names no node/ });
-    t.throws(() => checkKeyGenerations(["app-1"] as unknown as Record<string, number>, nodes), { message: /keyGenerations.*a generation per node name/ });
+    t.deepEqual(checkKeyGenerations({ "app-1": 2, operator: 3 }, nodes, "operator"), { "app-1": 2, operator: 3 });
+    t.throws(() => checkKeyGenerations({ "app-9": 2 }, nodes, "operator"), { message: /keyGenerations\.app-9.*names neither a node of the stack nor its operator peer \(operator\)/ });
+    t.throws(() => checkKeyGenerations(["app-1"] as unknown as Record<string, number>, nodes, "operator"), { message: /keyGenerations.*a generation per node name/ });
     t.is(keySwitchTime("wireguard: switch at 1796000000"), 1796000000);
     t.is(keySwitchTime("wireguard: unchanged"), undefined);
     t.is(keySwitchTime("wireguard: nothing to switch, the node starts with this key"), undefined);

@@ -117,23 +117,21 @@ ZT_CUTOVER_DIR="$ZT_STATE/wireguard-cutover"
 case "$ZT_ACTION" in cutover | commit) ZT_DIR="$ZT_CUTOVER_DIR" ;; esac
 
 zt_cutover() {
-    # One pending already: if it has switched, this connection came through its key and confirms it;
+    # One pending already: if it has switched, this connection came through its keys and confirms it;
     # if not, it is cancelled (nothing has changed yet) and this one takes its place.
     if [ -e "$ZT_DIR/armed" ]; then
         if zt_cutover_switched; then zt_confirm_cutover; else zt_disarm_timer; rm -f "$ZT_DIR/armed"; fi
     fi
-    if [ "$(wg show "$ZT_IFACE" private-key 2>/dev/null)" = "$(cat "$ZT_STAGE/wg.key")" ]; then
-        zt_log "the key in place is already the new one"; echo "unchanged"; return 0
-    fi
     [ -e "$ZT_WG_CONF" ] && ip link show "$ZT_IFACE" >/dev/null 2>&1 ||
-        { zt_log "FAILED: no $ZT_IFACE in place to switch the key of"; exit 1; }
-    # The configuration in place with only the key replaced: peers are the regular apply's business.
-    awk -v keyfile="$ZT_STAGE/wg.key" 'BEGIN { getline key <keyfile }
-        /^[ \t]*PrivateKey[ \t]*=/ { print "PrivateKey = " key; next } { print }' "$ZT_WG_CONF" >"$ZT_STAGE/wg.conf"
-    zt_validate "$ZT_STAGE" || { zt_log "FAILED: validation refused the configuration with the new key; nothing was changed"; exit 1; }
+        { zt_log "FAILED: no $ZT_IFACE in place to switch the keys of"; exit 1; }
+    zt_cutover_config "$ZT_WG_CONF" >"$ZT_STAGE/wg.conf"
+    if cmp -s "$ZT_STAGE/wg.conf" "$ZT_WG_CONF" && zt_verify; then
+        zt_log "the keys in place are already the new ones"; echo "unchanged"; return 0
+    fi
+    zt_validate "$ZT_STAGE" || { zt_log "FAILED: validation refused the configuration with the new keys; nothing was changed"; exit 1; }
     zt_snapshot
     rm -f "$ZT_DIR/switched-at" "$ZT_DIR/committed"
-    wg pubkey <"$ZT_STAGE/wg.key" >"$ZT_DIR/pending.pub"
+    zt_digest <"$ZT_STAGE/wg.conf" >"$ZT_DIR/pending.sha"
     local switch_at=$(($(date +%s) + ZT_SWITCH_SECONDS))
     # The window covers the wait before the switch as well as the confirmation after it.
     ZT_ROLLBACK_SECONDS=$((ZT_SWITCH_SECONDS + ZT_ROLLBACK_SECONDS)) zt_arm
@@ -142,13 +140,38 @@ zt_cutover() {
     echo "switch at $switch_at"
 }
 
-# Whether the pending cut-over's key is the one in place (the switch has happened).
-zt_cutover_switched() { [ "$(wg show "$ZT_IFACE" public-key 2>/dev/null)" = "$(cat "$ZT_CUTOVER_DIR/pending.pub" 2>/dev/null)" ]; }
+# The configuration in place with only the keys the cut-over carries replaced: this node's private
+# key (wg.key), and, when the deployer's own peer rotates, that peer's public key (deployer.peer:
+# "<mesh address> <public key>", found by its allowed IP). Peers are the regular apply's business.
+zt_cutover_config() { # configuration file
+    local deployer=/dev/null
+    [ -e "$ZT_STAGE/deployer.peer" ] && deployer="$ZT_STAGE/deployer.peer"
+    awk -v keyfile="$ZT_STAGE/wg.key" -v peerfile="$deployer" '
+        BEGIN {
+            getline key <keyfile
+            if ((getline line <peerfile) > 0) { split(line, d, " "); addr = d[1] "/32"; pub = d[2] }
+        }
+        function flush(   i, l) {
+            for (i = 1; i <= n; i++) { l = buf[i]; if (hit && l ~ /^[ \t]*PublicKey[ \t]*=/) l = "PublicKey = " pub; print l }
+            n = 0; hit = 0
+        }
+        /^[ \t]*\[/ { flush() }
+        /^[ \t]*PrivateKey[ \t]*=/ { $0 = "PrivateKey = " key }
+        /^[ \t]*AllowedIPs[ \t]*=/ && addr != "" { ips = $0; sub(/^[^=]*=/, "", ips); gsub(/[ \t]/, "", ips); if (index("," ips ",", "," addr ",")) hit = 1 }
+        { buf[++n] = $0 }
+        END { flush() }
+    ' "$1"
+}
+
+# Whether the pending cut-over's configuration is the one in place (the switch has happened).
+zt_cutover_switched() {
+    [ -s "$ZT_CUTOVER_DIR/pending.sha" ] && [ "$(zt_digest <"$ZT_WG_CONF")" = "$(cat "$ZT_CUTOVER_DIR/pending.sha")" ] && zt_verify
+}
 
 zt_confirm_cutover() {
     (ZT_DIR="$ZT_CUTOVER_DIR" && zt_disarm_timer)
     rm -f "$ZT_CUTOVER_DIR/armed"
-    zt_log "key switch confirmed: this connection reached the node through the new key"
+    zt_log "key switch confirmed: this connection reached the node through the new keys"
 }
 
 zt_switch_if_armed() {
@@ -193,7 +216,7 @@ zt_keep_unconfirmed() {
 zt_before_apply() {
     [ -e "$ZT_CUTOVER_DIR/armed" ] || return 0
     if ! zt_cutover_switched; then
-        zt_log "FAILED: a key switch is pending and not yet made, so this connection came over the old key: the deployer's tunnel still has this node's old public key (its WireGuard configuration must be updated after the cut-over and before this apply)"
+        zt_log "FAILED: a key switch is pending and not yet made, so this connection came over the old keys: the deployer's tunnel still has this node's old public key, or its own old key (its WireGuard configuration must be updated after the cut-over and before this apply)"
         return 1
     fi
     zt_confirm_cutover
