@@ -107,6 +107,15 @@ test("every hostile value in a plain connection object is refused by ZeroTrustNo
         { message: /connection\.port/ });
 });
 
+test("deployerPeer must name an operator peer: a node, a client or a stranger is refused with the rule", (t) => {
+    const mesh = new MeshNetwork("deployer", baseArgs());
+    t.notThrows(() => new ZeroTrustNode("db", { mesh, connection: plainConnection(), sshOverMeshOnly: true, deployerPeer: "laptop" }));
+    for (const wrong of ["app", "alice", "nobody", "laptop\nPostUp = id"]) {
+        t.throws(() => new ZeroTrustNode(`db-${wrong.length}`, { mesh, member: "db", connection: plainConnection(), sshOverMeshOnly: true, deployerPeer: wrong }),
+            { message: /^deployerPeer: .* must name an operator peer of the mesh/ }, wrong);
+    }
+});
+
 test("a pinned host key of a type the hardened sshd no longer offers is refused with the fix; a private key is never shown", (t) => {
     const mesh = new MeshNetwork("conn-keys", baseArgs());
     const ecdsa = "ecdsa-sha2-nistp256 AAAAE2VjZHNhLXNoYTItbmlzdHAyNTYAAAAIbmlzdHAyNTYAAABBBEmKSENjQEezOmxkZMy7opKgwFB9nkt5YRrYMjNuG5N87uRgg6CLrbo5wAdT/y6v0mKV0U2w0WZ2YB/++Tpockg=";
