@@ -1,15 +1,14 @@
 // One case of the scale benchmark, in a process of its own so that its heap is its own:
-//   node scale-case.js mocks   <star|full> <N>   construct the program under Pulumi's mocks
-//   node scale-case.js preview <star|full> <N>   `pulumi preview` of it with the real engine
-// Prints one JSON line of figures.
-import * as pulumi from "@pulumi/pulumi";
+//   node scale-case.js <star|full> <N>   `pulumi preview` of the program with the real engine
+// Prints one JSON line of figures: the preview's time and steps, how long the program took to
+// construct its resources inside it, the program's peak heap and the engine's peak memory.
 import { LocalWorkspace } from "@pulumi/pulumi/automation";
 import { randomBytes } from "crypto";
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from "fs";
 import { tmpdir } from "os";
 import { join } from "path";
 import { getHeapStatistics } from "v8";
-import type { Shape } from "./scale-program";
+import { Shape, benchKeys, scaleProgram } from "./scale-program";
 
 /** The largest heap this process used, sampled every 100 ms (v8's own figure: cheaper than memoryUsage()). */
 function heapPeak(): () => number {
@@ -39,44 +38,20 @@ function childrenRssPeak(): () => number {
     return () => peak;
 }
 
-async function underMocks(shape: Shape, n: number) {
-    let resources = 0;
-    pulumi.runtime.setMocks({
-        newResource(args) {
-            resources++;
-            const outputs = args.type === "random:index/randomBytes:RandomBytes" ? { base64: randomBytes(32).toString("base64") } : {};
-            return { id: `${args.name}-id`, state: { ...args.inputs, ...outputs } };
-        },
-        call: (args) => args.inputs,
-    }, "zerotrust", "bench", false);
-    // Imported after the mocks are installed.
-    const { benchKeys, scaleProgram } = await import("./scale-program");
-    const keys = benchKeys();
-    const peak = heapPeak();
-    const start = process.hrtime.bigint();
-    const { mesh, nodes } = scaleProgram(shape, n, keys);
-    const configs = await Promise.all(Object.keys(mesh.members).map((m) => new Promise<number>((ok) => mesh.configOf(m).apply((c) => ok(c.length)))));
-    await Promise.all(nodes.map((node) => new Promise((ok) => node.configured.urn.apply(ok))));
-    const seconds = Number(process.hrtime.bigint() - start) / 1e9;
-    const peers = Object.values(mesh.plan.policy.peers).reduce((sum, p) => sum + p.length, 0);
-    const { firewallFor } = await import("./scale-program");
-    const firewalls = Object.keys(mesh.members).map((m) => firewallFor(mesh.plan, m).length);
-    return {
-        resources: resources + 1 /* the stack */, seconds, heapPeak: peak(), peerEntries: peers,
-        largestWireGuard: Math.max(...configs), largestFirewall: Math.max(...firewalls),
-    };
-}
-
 async function preview(shape: Shape, n: number) {
-    const { benchKeys, scaleProgram } = await import("./scale-program");
     const keys = benchKeys();
     const backend = mkdtempSync(join(tmpdir(), "zt-bench-scale-"));
+    let constructSeconds = 0;
     const heap = heapPeak();
     const rss = childrenRssPeak();
     try {
         const stack = await LocalWorkspace.createOrSelectStack({
             projectName: "zt-scale", stackName: "bench",
-            program: async () => { scaleProgram(shape, n, keys); },
+            program: async () => {
+                const begun = process.hrtime.bigint();
+                scaleProgram(shape, n, keys);
+                constructSeconds = Number(process.hrtime.bigint() - begun) / 1e9;
+            },
         }, {
             workDir: backend,
             envVars: { PULUMI_BACKEND_URL: `file://${backend}`, PULUMI_CONFIG_PASSPHRASE: randomBytes(24).toString("base64"), PULUMI_SKIP_UPDATE_CHECK: "true" },
@@ -86,18 +61,15 @@ async function preview(shape: Shape, n: number) {
         const start = process.hrtime.bigint();
         await stack.preview({ color: "never", onEvent: (e) => { if (e.resourcePreEvent) steps++; } });
         const seconds = Number(process.hrtime.bigint() - start) / 1e9;
-        return { resources: steps, seconds, programHeapPeak: heap(), engineRssPeak: rss() };
+        return { resources: steps, seconds, constructSeconds, programHeapPeak: heap(), engineRssPeak: rss() };
     } finally {
         rmSync(backend, { recursive: true, force: true });
     }
 }
 
 (async () => {
-    const [mode, shape, nText] = process.argv.slice(2);
-    if (!["mocks", "preview"].includes(mode) || !["star", "full"].includes(shape) || !(Number(nText) > 1)) {
-        throw new Error("usage: scale-case.js mocks|preview star|full N");
-    }
-    const run = mode === "mocks" ? underMocks : preview;
-    console.log(JSON.stringify(await run(shape as Shape, Number(nText))));
+    const [shape, nText] = process.argv.slice(2);
+    if (!["star", "full"].includes(shape) || !(Number(nText) > 1)) throw new Error("usage: scale-case.js star|full N");
+    console.log(JSON.stringify(await preview(shape as Shape, Number(nText))));
     process.exit(0);
 })().catch((e) => { console.error(e); process.exit(1); });

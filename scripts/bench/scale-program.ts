@@ -7,6 +7,7 @@ import { firewallSpecFor } from "../../components/enforcement";
 import { MeshNetwork, MeshNetworkArgs } from "../../components/mesh-network";
 import { MeshPlan } from "../../components/mesh-plan";
 import { renderFirewall } from "../../components/render/nftables";
+import { renderWireGuardConfig } from "../../components/render/wireguard";
 import { ZeroTrustNode } from "../../components/zero-trust-node";
 import { sshKeyPair } from "../ssh-key-pair";
 
@@ -57,4 +58,26 @@ export function firewallFor(plan: MeshPlan, member: string): string {
         wgInterface: plan.interfaceName, wgPort: 51820, sshPort: 22, sshBootstrapSources: ["198.51.100.254"],
         meshPing: true, forwardPolicy: "drop", logDrops: true,
     }));
+}
+
+/** The member with the most peers: the largest payloads of a mesh are its. */
+export function busiestMember(plan: MeshPlan): string {
+    return plan.members.reduce((a, b) => (plan.policy.peers[b.name].length > plan.policy.peers[a.name].length ? b : a)).name;
+}
+
+/**
+ * The wg.conf a member gets, rendered by the same function with placeholder keys (every key is 32
+ * bytes in base64, so the size is the deployed one); endpoints as meshArgs gives them.
+ */
+export function wireGuardConfigFor(plan: MeshPlan, args: MeshNetworkArgs, member: string): string {
+    const key = Buffer.alloc(32, 7).toString("base64");
+    const endpoints = new Map(args.nodes.map((n) => [n.name, n.endpoint as string]));
+    const self = plan.members.find((m) => m.name === member)!;
+    return renderWireGuardConfig({
+        privateKey: key, addressCidr: `${self.address}/${plan.prefixLength}`, listenPort: self.listenPort, mtu: plan.mtu, behindNat: self.behindNat,
+        peers: plan.policy.peers[member].map((p) => {
+            const peer = plan.members.find((m) => m.name === p)!;
+            return { name: p, publicKey: key, presharedKey: key, address: peer.address, endpoint: endpoints.get(p), behindNat: peer.behindNat };
+        }),
+    });
 }

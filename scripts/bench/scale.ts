@@ -1,10 +1,10 @@
 // Benchmark, on demand (`npm run bench:scale`, not part of the tests): how the program grows with
 // the mesh. For a star (every app server reaches one database) and a full mesh (every app server
-// reaches every other) of N nodes, each case in a process of its own (scale-case.ts):
-//   - under Pulumi's mocks: resources, construction time (every configuration rendered), peak heap,
-//     the largest rendered wg.conf and firewall.nft;
-//   - `pulumi preview` with the real engine (existing hosts on documentation addresses, nothing is
-//     deployed): its time, the program's peak heap and the engine's peak resident memory.
+// reaches every other) of N nodes:
+//   - `pulumi preview` with the real engine, each case in a process of its own (scale-case.ts;
+//     existing hosts on documentation addresses, nothing is deployed): resources, its time, the
+//     program's construction time within it, the program's peak heap and the engine's peak memory;
+//   - from the plan (pure): peer entries, and the largest wg.conf and firewall.nft as rendered.
 // Then the firewall of a host with 1,000 allowed peers: `nft -c -f` and `nft -f` times in a scratch
 // network namespace, and how many rules its input chain has.
 // Prints figures; asserts nothing. BENCH_SIZES="10 50" and BENCH_SHAPES="star" narrow the run.
@@ -14,7 +14,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "fs";
 import { cpus, tmpdir, totalmem } from "os";
 import { join } from "path";
 import { planMesh } from "../../components/mesh-plan";
-import { firewallFor, meshArgs } from "./scale-program";
+import { busiestMember, firewallFor, meshArgs, wireGuardConfigFor } from "./scale-program";
 
 const SIZES = (process.env.BENCH_SIZES ?? "10 50 100 200 500 1000").split(/\s+/).filter(Boolean).map(Number);
 const SHAPES = (process.env.BENCH_SHAPES ?? "star full").split(/\s+/).filter(Boolean);
@@ -22,11 +22,10 @@ const CASE = join(__dirname, "scale-case.js");
 const IP = "/usr/sbin/ip";
 const NFT = "/usr/sbin/nft";
 
-function runCase(mode: string, shape: string, n: number): Record<string, number> | string {
+function runCase(shape: string, n: number): Record<string, number> | string {
     // A heap limit well above the goals, so that a case that needs more fails instead of swapping.
-    const r = spawnSync(process.execPath, ["--max-old-space-size=6144", CASE, mode, shape, String(n)], { encoding: "utf8", maxBuffer: 1 << 26 });
+    const r = spawnSync(process.execPath, ["--max-old-space-size=6144", CASE, shape, String(n)], { encoding: "utf8", maxBuffer: 1 << 26 });
     const line = r.stdout.trim().split("\n").filter((l) => l.startsWith("{")).pop();
-    // Under mocks the SDK reports promises still pending at exit (a status of its own) after the figures.
     if (!line) return /heap out of memory/.test(r.stderr) ? "out of memory" : `failed (${r.stderr.trim().split("\n").slice(-1)[0]})`;
     return JSON.parse(line);
 }
@@ -65,18 +64,19 @@ function nftTimes(peers: number) {
 
 console.log(`zerotrust scale benchmark: ${cpus().length} cores (${cpus()[0]?.model ?? "?"}), ${mb(totalmem())} RAM, node ${process.version}`);
 console.log("");
-console.log("| shape | N | resources | per node | peer entries | construct (mocks) | peak heap (mocks) | `pulumi preview` | program peak heap (preview) | engine peak RSS | largest wg.conf | largest firewall.nft |");
-console.log("|---|---|---|---|---|---|---|---|---|---|---|---|");
+console.log("| shape | N | resources | per node | peer entries | `pulumi preview` | construct (in preview) | program peak heap | engine peak RSS | largest wg.conf | largest firewall.nft |");
+console.log("|---|---|---|---|---|---|---|---|---|---|---|");
 for (const shape of SHAPES) {
     for (const n of SIZES) {
-        const mocks = runCase("mocks", shape, n);
-        const preview = runCase("preview", shape, n);
-        const m = typeof mocks === "string" ? undefined : mocks;
+        const args = meshArgs(shape as "star" | "full", n);
+        const plan = planMesh(args);
+        const peerEntries = Object.values(plan.policy.peers).reduce((sum, p) => sum + p.length, 0);
+        const busiest = busiestMember(plan);
+        const preview = runCase(shape, n);
         const p = typeof preview === "string" ? undefined : preview;
-        const resources = p?.resources ?? m?.resources;
-        console.log(`| ${shape} | ${n} | ${resources ?? "-"} | ${resources ? (resources / n).toFixed(1) : "-"} | ${m?.peerEntries ?? "-"} | ` +
-            `${m ? s(m.seconds) : mocks} | ${m ? mb(m.heapPeak) : "-"} | ${p ? s(p.seconds) : preview} | ` +
-            `${p ? mb(p.programHeapPeak) : "-"} | ${p ? mb(p.engineRssPeak) : "-"} | ${m ? kb(m.largestWireGuard) : "-"} | ${m ? kb(m.largestFirewall) : "-"} |`);
+        console.log(`| ${shape} | ${n} | ${p ? p.resources : "-"} | ${p ? (p.resources / n).toFixed(1) : "-"} | ${peerEntries} | ` +
+            `${p ? s(p.seconds) : preview} | ${p ? s(p.constructSeconds) : "-"} | ${p ? mb(p.programHeapPeak) : "-"} | ${p ? mb(p.engineRssPeak) : "-"} | ` +
+            `${kb(wireGuardConfigFor(plan, args, busiest).length)} | ${kb(firewallFor(plan, busiest).length)} |`);
     }
 }
 console.log("");
