@@ -60,9 +60,9 @@ test("sshd -t refuses a config with a broken line (the check can fail)", (t) => 
         { message: /MaxAuthTries|line \d+/i });
 });
 
-// sshd re-execs on SIGHUP and refuses connections until it listens again; the ssh concern's reload
-// must return only after that, or the driver's confirmation (a new connection) can be refused.
-test("after the ssh concern's reload returns, sshd accepts a new connection at once", (t) => {
+// Runs a bash script with a private sshd listening on 127.0.0.1:22 in a scratch namespace, the ssh
+// concern's functions loaded and `connects` to try a connection; returns what the script prints.
+function withPrivateSshd(t: any, lines: string[]): string {
     const ns = scratchNamespace(t);
     const dir = mkdtempSync(join(tmpdir(), "zt-sshd-"));
     t.teardown(() => rmSync(dir, { recursive: true, force: true }));
@@ -70,20 +70,51 @@ test("after the ssh concern's reload returns, sshd accepts a new connection at o
     const script = [
         // A private /run, so that sshd's pid file is where the host script looks for it.
         "mount -t tmpfs -o mode=755 zt-run /run && mkdir -m 755 /run/sshd",
-        `/usr/sbin/sshd -f /dev/null -o HostKey=${join(dir, "host_key")} -o PidFile=/run/sshd.pid -o ListenAddress=127.0.0.1`,
-        "trap 'kill $(cat /run/sshd.pid)' EXIT",
+        // In the foreground (-D) of a background job: one pid through every restart, ended by the trap.
+        `/usr/sbin/sshd -D -f /dev/null -o HostKey=${join(dir, "host_key")} -o PidFile=/run/sshd.pid -o ListenAddress=127.0.0.1 </dev/null >/dev/null 2>&1 &`,
+        "sshd_pid=$!",
+        "trap 'kill -CONT $sshd_pid; kill $sshd_pid' EXIT",
         `ZT_CONCERN=ssh; source ${assetPath("remote/host/lib.sh")}; source ${assetPath("remote/host/ssh.sh")}`,
         "zt_has_systemd() { return 1; }",
         "connects() { (exec 3<>/dev/tcp/127.0.0.1/22) 2>/dev/null; }",
         "until connects; do sleep 0.05; done",
+        ...lines,
+    ].join("\n");
+    return inNamespace(ns, "unshare", ["-m", "--propagation", "private", "bash", "-c", script]).trim();
+}
+
+// sshd re-execs on SIGHUP and refuses connections until it listens again; the ssh concern's reload
+// must return only after that, or the driver's confirmation (a new connection) can be refused.
+test("after the ssh concern's reload returns, sshd accepts a new connection at once", (t) => {
+    const [bare, ok, failed] = withPrivateSshd(t, [
         // The same reload with no wait, for the log: how often a connection right after it is refused.
-        "bare=0; for i in $(seq 20); do kill -HUP $(cat /run/sshd.pid); connects || bare=$((bare+1)); until connects && zt_catches_sighup $(cat /run/sshd.pid); do sleep 0.05; done; done",
+        "bare=0; for i in $(seq 20); do before=$(zt_sshd_listeners); kill -HUP $sshd_pid; connects || bare=$((bare+1)); zt_wait_sshd_ready \"$before\" again; done",
         // Back to back, as fast as it goes: each reload must also find sshd able to take the next one.
         "ok=0; failed=0; for i in $(seq 20); do zt_reload_sshd || failed=$((failed+1)); connects && ok=$((ok+1)); done",
         "echo \"$bare $ok $failed\"",
-    ].join("\n");
-    const [bare, ok, failed] = inNamespace(ns, "unshare", ["-m", "--propagation", "private", "bash", "-c", script]).trim().split(" ").map(Number);
+    ]).split(" ").map(Number);
     t.log(`connections right after 20 reloads: ${20 - bare}/20 accepted with a bare SIGHUP, ${ok}/20 after zt_reload_sshd`);
     t.is(failed, 0, "a reload found sshd not ready");
     t.is(ok, 20);
+});
+
+// Another reload (a second concern's, or an operator's) may leave sshd between closing its sockets
+// and listening again; a reload that starts then must wait for it, not take "no listener" for done.
+test("a reload that starts while sshd is still restarting waits until it listens again", (t) => {
+    const out = withPrivateSshd(t, [
+        // Catch sshd with its sockets closed and hold it there (SIGSTOP) for a second.
+        "caught=no; for try in $(seq 20); do",
+        "  kill -HUP $sshd_pid",
+        "  for _ in $(seq 200); do [ -z \"$(zt_sshd_listeners)\" ] && { kill -STOP $sshd_pid; caught=yes; break; }; done",
+        "  [ $caught = yes ] && break",
+        "  zt_wait_sshd_ready '' again",
+        "done",
+        "(sleep 1; kill -CONT $sshd_pid) &",
+        "zt_reload_sshd; rc=$?",
+        "echo \"$caught $rc $(connects && echo accepted || echo refused)\"",
+    ]);
+    const [caught, rc, connection] = out.split(" ");
+    t.is(caught, "yes", "the test could not catch sshd mid-restart");
+    t.is(rc, "0", out);
+    t.is(connection, "accepted");
 });

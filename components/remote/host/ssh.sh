@@ -25,29 +25,51 @@ zt_catches_sighup() {
     [ -n "$caught" ] && (( 0x$caught & 1 ))
 }
 
+# Whether systemd holds sshd's listening sockets (ssh.socket): sshd then has none of its own.
+zt_sshd_socket_activated() { zt_has_systemd && systemctl is-active --quiet ssh.socket 2>/dev/null; }
+
+zt_inodes() { cut -d' ' -f1 <<<"$1" | sort; }
+
+# Whether sshd accepts connections and can take a reload: it listens on sockets other than the
+# stale ones in $1 ("<inode> <pid>" lines), every process that listens catches SIGHUP, and without
+# systemd its pid file is written again (sshd removes it while it restarts).
+zt_sshd_ready() {
+    local now pid
+    now="$(zt_sshd_listeners)"
+    [ -n "$now" ] && [ -z "$(comm -12 <(zt_inodes "$1") <(zt_inodes "$now"))" ] || return 1
+    for pid in $(cut -d' ' -f2 <<<"$now" | sort -u); do zt_catches_sighup "$pid" || return 1; done
+    zt_has_systemd || [ -s /run/sshd.pid ]
+}
+
+zt_wait_sshd_ready() {
+    local _
+    for _ in $(seq 1 150); do
+        zt_sshd_ready "$1" && return 0
+        sleep 0.1
+    done
+    zt_log "sshd did not listen $2 within 15 s"
+    return 1
+}
+
 # SIGHUP makes sshd close its listening sockets and re-exec itself; until the new process listens,
 # connections are refused (over a second on a slow VM), and until it catches SIGHUP again, another
-# reload would end it. Wait for both, so that the next connection (the driver's confirmation, or the
-# next concern) and the next reload find sshd ready.
+# reload would end it. So wait for sshd to be ready before the reload (another reload may still be
+# under way) and after it, so that the next connection (the driver's confirmation, or the next
+# concern) and the next reload find sshd ready.
 zt_reload_sshd() {
-    local before after pid _
+    local before
+    if zt_sshd_socket_activated; then
+        systemctl reload ssh 2>/dev/null || systemctl reload sshd
+        return
+    fi
+    zt_wait_sshd_ready "" "before the reload" || return 1
     before="$(zt_sshd_listeners)"
     if zt_has_systemd; then
         systemctl reload ssh 2>/dev/null || systemctl reload sshd || return 1
     else
         kill -HUP "$(cat /run/sshd.pid)" || return 1
     fi
-    [ -n "$before" ] || return 0
-    for _ in $(seq 1 150); do
-        after="$(zt_sshd_listeners)"
-        if [ -n "$after" ] && [ -z "$(comm -12 <(cut -d' ' -f1 <<<"$before") <(cut -d' ' -f1 <<<"$after"))" ]; then
-            for pid in $(cut -d' ' -f2 <<<"$after" | sort -u); do zt_catches_sighup "$pid" || continue 2; done
-            return 0
-        fi
-        sleep 0.1
-    done
-    zt_log "sshd did not listen again within 15 s of the reload"
-    return 1
+    zt_wait_sshd_ready "$before" "again after the reload"
 }
 
 zt_activate() { sshd -t && zt_reload_sshd; }
