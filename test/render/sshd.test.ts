@@ -88,7 +88,7 @@ function withPrivateSshd(t: any, lines: string[]): string {
 test("after the ssh concern's reload returns, sshd accepts a new connection at once", (t) => {
     const [bare, ok, failed] = withPrivateSshd(t, [
         // The same reload with no wait, for the log: how often a connection right after it is refused.
-        "bare=0; for i in $(seq 20); do before=$(zt_sshd_listeners); kill -HUP $sshd_pid; connects || bare=$((bare+1)); zt_wait_sshd_ready \"$before\" again; done",
+        "bare=0; for i in $(seq 20); do before=$(zt_sshd_listeners); kill -HUP $sshd_pid; connects || bare=$((bare+1)); zt_wait_sshd_ready \"$before\"; done",
         // Back to back, as fast as it goes: each reload must also find sshd able to take the next one.
         "ok=0; failed=0; for i in $(seq 20); do zt_reload_sshd || failed=$((failed+1)); connects && ok=$((ok+1)); done",
         "echo \"$bare $ok $failed\"",
@@ -107,7 +107,7 @@ test("a reload that starts while sshd is still restarting waits until it listens
         "  kill -HUP $sshd_pid",
         "  for _ in $(seq 200); do [ -z \"$(zt_sshd_listeners)\" ] && { kill -STOP $sshd_pid; caught=yes; break; }; done",
         "  [ $caught = yes ] && break",
-        "  zt_wait_sshd_ready '' again",
+        "  zt_wait_sshd_ready ''",
         "done",
         "(sleep 1; kill -CONT $sshd_pid) &",
         "zt_reload_sshd; rc=$?",

@@ -41,35 +41,34 @@ zt_sshd_ready() {
     zt_has_systemd || [ -s /run/sshd.pid ]
 }
 
+# Up to 15 s: a restart takes over a second on a slow VM.
 zt_wait_sshd_ready() {
     local _
     for _ in $(seq 1 150); do
         zt_sshd_ready "$1" && return 0
         sleep 0.1
     done
-    zt_log "sshd did not listen $2 within 15 s"
     return 1
 }
 
 # SIGHUP makes sshd close its listening sockets and re-exec itself; until the new process listens,
-# connections are refused (over a second on a slow VM), and until it catches SIGHUP again, another
-# reload would end it. So wait for sshd to be ready before the reload (another reload may still be
-# under way) and after it, so that the next connection (the driver's confirmation, or the next
-# concern) and the next reload find sshd ready.
+# connections are refused, and until it catches SIGHUP again, another reload would end it. So wait
+# for sshd to be ready before the reload (another one may still be under way) and after it, so that
+# the next connection (the driver's confirmation, or the next concern) and reload find sshd ready.
 zt_reload_sshd() {
     local before
     if zt_sshd_socket_activated; then
         systemctl reload ssh 2>/dev/null || systemctl reload sshd
         return
     fi
-    zt_wait_sshd_ready "" "before the reload" || return 1
+    zt_wait_sshd_ready "" || { zt_log "sshd was not listening within 15 s, so it was not reloaded"; return 1; }
     before="$(zt_sshd_listeners)"
     if zt_has_systemd; then
         systemctl reload ssh 2>/dev/null || systemctl reload sshd || return 1
     else
         kill -HUP "$(cat /run/sshd.pid)" || return 1
     fi
-    zt_wait_sshd_ready "$before" "again after the reload"
+    zt_wait_sshd_ready "$before" || { zt_log "sshd did not listen again within 15 s of the reload"; return 1; }
 }
 
 zt_activate() { sshd -t && zt_reload_sshd; }
