@@ -119,55 +119,72 @@ zt_restore_previous() {
 
 # Runs a function of this library SECONDS from now, detached, from a frozen copy of the library
 # with every ZT_ setting: a systemd timer where there is systemd, a sleeping session of its own
-# otherwise (its process group id in NAME.pid, so that it can be cancelled).
+# otherwise (its process group id in NAME.pid while it waits, so that it can be cancelled).
 zt_run_later() { # name, systemd unit, seconds, function
-    local script="$ZT_DIR/$1.sh"
+    local script="$ZT_DIR/$1.sh" pidfile="$ZT_DIR/$1.pid"
+    # A job still waiting under this name would run the script written here, at its own time.
+    zt_cancel_later "$1" "$2"
     {
         echo "#!/bin/bash"
         # Every ZT_ setting, the concern's own included (ZT_NFT_FILE, ZT_IFACE, ...).
         declare -p $(compgen -v ZT_) | sed 's/^declare -[a-zA-Z-]* /declare -g /'
         declare -f
         echo "$4"
-    } >"$script"
-    chmod 700 "$script"
+    } >"$script.new"
+    chmod 700 "$script.new"
+    # A new file, not the old one rewritten: bash reads a script as it runs, and a job may be running it.
+    mv -f "$script.new" "$script"
     if zt_has_systemd && command -v systemd-run >/dev/null; then
-        systemctl stop "$2.timer" "$2.service" >/dev/null 2>&1 || true
+        systemctl stop "$2.service" >/dev/null 2>&1 || true
         systemctl reset-failed "$2.service" "$2.timer" >/dev/null 2>&1 || true
         systemd-run --quiet --unit "$2" --on-active="${3}s" /bin/bash "$script"
     else
-        setsid bash -c "sleep $3; exec /bin/bash '$script'" </dev/null >/dev/null 2>&1 &
-        echo "$!" >"$ZT_DIR/$1.pid"
+        # Once it runs, cancelling no longer ends it, as with a systemd timer that has fired.
+        setsid bash -c "sleep $3; rm -f '$pidfile'; exec /bin/bash '$script'" </dev/null >/dev/null 2>&1 &
+        echo "$!" >"$pidfile"
     fi
 }
+
+# Cancels a job of zt_run_later that is still waiting.
+zt_cancel_later() { # name, systemd unit (as given to zt_run_later)
+    if zt_has_systemd && command -v systemd-run >/dev/null; then
+        systemctl stop "$2.timer" >/dev/null 2>&1 || true
+    elif [ -s "$ZT_DIR/$1.pid" ]; then
+        kill -- "-$(cat "$ZT_DIR/$1.pid")" 2>/dev/null || true
+    fi
+    rm -f "$ZT_DIR/$1.pid"
+}
+
+# Named after ZT_DIR when called: the key cut-over keeps a rollback of its own in a directory of its own.
+zt_rollback_unit() { echo "zerotrust-rollback-${ZT_DIR##*/}"; }
 
 # Rollback timer: unless a new connection confirms within the window, the host restores the
 # previous state by itself.
 zt_arm() {
     printf '%s\n' "$ZT_TOKEN" >"$ZT_DIR/armed"
-    zt_run_later rollback "zerotrust-rollback-${ZT_DIR##*/}" "$ZT_ROLLBACK_SECONDS" zt_rollback_if_armed
+    zt_run_later rollback "$(zt_rollback_unit)" "$ZT_ROLLBACK_SECONDS" zt_rollback_if_armed
     zt_log "rollback armed: $ZT_ROLLBACK_SECONDS s to confirm over a new connection"
 }
 
-zt_disarm_timer() {
-    if zt_has_systemd && command -v systemd-run >/dev/null; then
-        systemctl stop "zerotrust-rollback-${ZT_DIR##*/}.timer" >/dev/null 2>&1 || true
-    elif [ -s "$ZT_DIR/rollback.pid" ]; then
-        kill -- "-$(cat "$ZT_DIR/rollback.pid")" 2>/dev/null || true
-    fi
-    rm -f "$ZT_DIR/rollback.pid"
-}
+zt_disarm_timer() { zt_cancel_later rollback "$(zt_rollback_unit)"; }
+
+# No rollback pending any more: its timer stopped and its mark removed.
+zt_disarm() { zt_disarm_timer; rm -f "$ZT_DIR/armed"; }
+
+# Whether the change pending on this host is this program's own (its payload's token).
+zt_armed_by_token() { [ -e "$ZT_DIR/armed" ] && [ "$(cat "$ZT_DIR/armed")" = "$ZT_TOKEN" ]; }
 
 zt_rollback_if_armed() {
-    [ -e "$ZT_DIR/armed" ] && [ "$(cat "$ZT_DIR/armed")" = "$ZT_TOKEN" ] || exit 0
+    zt_armed_by_token || exit 0
     # A concern may know better than the clock (the key cut-over: peers already use the new key).
     if declare -F zt_keep_unconfirmed >/dev/null && zt_keep_unconfirmed; then
-        rm -f "$ZT_DIR/armed" "$ZT_DIR/rollback.pid"
+        rm -f "$ZT_DIR/armed"
         printf '%s kept %s: not confirmed within %ss, but %s\n' "$(date -u +%FT%TZ)" "$ZT_TOKEN" "$ZT_ROLLBACK_SECONDS" "$ZT_KEPT_BECAUSE" >>"$ZT_DIR/rollbacks.log"
         return 0
     fi
     local outcome="rolled back"
     zt_restore_previous || outcome="FAILED to roll back"
-    rm -f "$ZT_DIR/armed" "$ZT_DIR/rollback.pid"
+    rm -f "$ZT_DIR/armed"
     printf '%s %s %s: not confirmed within %ss\n' "$(date -u +%FT%TZ)" "$outcome" "$ZT_TOKEN" "$ZT_ROLLBACK_SECONDS" >>"$ZT_DIR/rollbacks.log"
 }
 
@@ -206,8 +223,7 @@ zt_confirm() {
         echo "confirmed"; return 0
     fi
     [ "$(cat "$ZT_DIR/armed")" = "$ZT_TOKEN" ] || { zt_log "FAILED: a different change ($(cat "$ZT_DIR/armed")) is pending"; exit 1; }
-    zt_disarm_timer
-    rm -f "$ZT_DIR/armed"
+    zt_disarm
     echo "confirmed"
 }
 

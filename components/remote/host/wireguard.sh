@@ -54,7 +54,7 @@ zt_verify() {
 }
 
 zt_deactivate() {
-    if [ -e "$ZT_CUTOVER_DIR/armed" ]; then (ZT_DIR="$ZT_CUTOVER_DIR" && zt_disarm_timer); fi
+    zt_cancel_cutover
     rm -rf "$ZT_CUTOVER_DIR"
     if zt_has_systemd; then systemctl disable --now --quiet "wg-quick@$ZT_IFACE" 2>/dev/null || true; fi
     # Over the mesh, taking wg down cuts this very session: detach it and let the session end first.
@@ -113,6 +113,7 @@ zt_concern_state() { # dir | live
 # ZT_SWITCH_SECONDS later, with a rollback armed; in between the deployer's tunnel takes the new
 # public key. The next apply, which can only reach this node over the new tunnel, confirms it.
 ZT_CUTOVER_DIR="$ZT_STATE/wireguard-cutover"
+ZT_SWITCH_UNIT="zerotrust-keyswitch-$ZT_IFACE"
 # The cut-over runs the apply protocol's own machinery (snapshot, arm, roll back) in a directory of its own.
 case "$ZT_ACTION" in cutover | commit) ZT_DIR="$ZT_CUTOVER_DIR" ;; esac
 
@@ -120,7 +121,7 @@ zt_cutover() {
     # One pending already: if it has switched, this connection came through its keys and confirms it;
     # if not, it is cancelled (nothing has changed yet) and this one takes its place.
     if [ -e "$ZT_DIR/armed" ]; then
-        if zt_cutover_switched; then zt_confirm_cutover; else zt_disarm_timer; rm -f "$ZT_DIR/armed"; fi
+        if zt_cutover_switched; then zt_confirm_cutover; else zt_cancel_cutover; fi
     fi
     [ -e "$ZT_WG_CONF" ] && ip link show "$ZT_IFACE" >/dev/null 2>&1 ||
         { zt_log "FAILED: no $ZT_IFACE in place to switch the keys of"; exit 1; }
@@ -135,7 +136,7 @@ zt_cutover() {
     local switch_at=$(($(date +%s) + ZT_SWITCH_SECONDS))
     # The window covers the wait before the switch as well as the confirmation after it.
     ZT_ROLLBACK_SECONDS=$((ZT_SWITCH_SECONDS + ZT_ROLLBACK_SECONDS)) zt_arm
-    zt_run_later switch "zerotrust-keyswitch-$ZT_IFACE" "$ZT_SWITCH_SECONDS" zt_switch_if_armed
+    zt_run_later switch "$ZT_SWITCH_UNIT" "$ZT_SWITCH_SECONDS" zt_switch_if_armed
     zt_log "key switch at $(date -u -d "@$switch_at" +%TZ), in $ZT_SWITCH_SECONDS s"
     echo "switch at $switch_at"
 }
@@ -168,22 +169,25 @@ zt_cutover_switched() {
     [ -s "$ZT_CUTOVER_DIR/pending.sha" ] && [ "$(zt_digest <"$ZT_WG_CONF")" = "$(cat "$ZT_CUTOVER_DIR/pending.sha")" ] && zt_verify
 }
 
+# A pending cut-over that has not switched yet is dropped: its switch and its rollback cancelled.
+zt_cancel_cutover() {
+    (ZT_DIR="$ZT_CUTOVER_DIR" && zt_cancel_later switch "$ZT_SWITCH_UNIT" && zt_disarm)
+}
+
 zt_confirm_cutover() {
-    (ZT_DIR="$ZT_CUTOVER_DIR" && zt_disarm_timer)
-    rm -f "$ZT_CUTOVER_DIR/armed"
+    (ZT_DIR="$ZT_CUTOVER_DIR" && zt_disarm)
     zt_log "key switch confirmed: this connection reached the node through the new keys"
 }
 
 zt_switch_if_armed() {
-    [ -e "$ZT_DIR/armed" ] && [ "$(cat "$ZT_DIR/armed")" = "$ZT_TOKEN" ] || exit 0
+    zt_armed_by_token || exit 0
     zt_install_from "$ZT_DIR/staging"
     if zt_activate new && zt_verify; then
         date +%s >"$ZT_DIR/switched-at"
         printf '%s switched %s\n' "$(date -u +%FT%TZ)" "$ZT_TOKEN" >>"$ZT_DIR/switches.log"
     else
         zt_restore_previous
-        zt_disarm_timer
-        rm -f "$ZT_DIR/armed"
+        zt_disarm
         printf '%s switch FAILED, previous key restored %s\n' "$(date -u +%FT%TZ)" "$ZT_TOKEN" >>"$ZT_DIR/switches.log"
     fi
 }
@@ -191,8 +195,7 @@ zt_switch_if_armed() {
 # Sent by the deployer once it has the cut-over's answer (a second connection, before the switch):
 # the stack now records the new key, and every later update gives it out.
 zt_commit() {
-    [ -e "$ZT_DIR/armed" ] && [ "$(cat "$ZT_DIR/armed")" = "$ZT_TOKEN" ] ||
-        { zt_log "FAILED: no key switch $ZT_TOKEN is pending to commit"; exit 1; }
+    zt_armed_by_token || { zt_log "FAILED: no key switch $ZT_TOKEN is pending to commit"; exit 1; }
     : >"$ZT_DIR/committed"
     echo "committed"
 }
