@@ -150,7 +150,10 @@ zt_cancel_later() { # name, systemd unit (as given to zt_run_later)
     if zt_has_systemd && command -v systemd-run >/dev/null; then
         systemctl stop "$2.timer" >/dev/null 2>&1 || true
     elif [ -s "$ZT_DIR/$1.pid" ]; then
-        kill -- "-$(cat "$ZT_DIR/$1.pid")" 2>/dev/null || true
+        # Its session and process group exist once setsid has run; just after the fork, only its pid does.
+        local pid
+        pid="$(cat "$ZT_DIR/$1.pid")"
+        kill -- "-$pid" 2>/dev/null || kill "$pid" 2>/dev/null || true
     fi
     rm -f "$ZT_DIR/$1.pid"
 }
