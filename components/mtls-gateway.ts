@@ -144,6 +144,7 @@ export class MtlsGateway extends pulumi.ComponentResource {
             pidFile: "/run/zerotrust-gateway.pid",
             errorLog: "/var/log/nginx/zerotrust-gateway.error.log",
             sessionEpoch: sessionEpochOf(serials),
+            release: args.node.release,
         }));
         const files = pulumi.all([config, this.serverCertificate.fullChainPem, this.serverCertificate.privateKeyPem, trustedChains])
             .apply(([conf, chain, key, cas]) => ({

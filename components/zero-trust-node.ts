@@ -11,6 +11,7 @@ import { HostConnection, checkConnection, checkPinnedHostKey } from "./hosts/con
 import { MeshMember, MeshNetwork } from "./mesh-network";
 import { CompiledPolicy } from "./policy";
 import { renderFirewall } from "./render/nftables";
+import { DEFAULT_RELEASE, ReleaseProfile, releaseProfile } from "./render/releases";
 import { renderSshdConfig } from "./render/sshd";
 import { DriverRequest } from "./remote/driver";
 import { Concern } from "./remote/script";
@@ -24,6 +25,12 @@ export interface ZeroTrustNodeArgs {
     member?: string;
     /** How to reach the host while bootstrapping (underlay). */
     connection: HostConnection;
+    /**
+     * The host's release, as ID-VERSION_ID of its /etc/os-release: "debian-11", "debian-12" or
+     * "debian-13". Every file the host gets is rendered for it, so the preview shows them exactly,
+     * and the host refuses an apply if it runs another release. Default: "debian-12".
+     */
+    release?: string;
     /**
      * The switch that closes SSH on the underlay: false while bootstrapping (SSH from
      * bootstrapSshSources and the mesh), true afterwards (SSH only from management peers over the
@@ -77,6 +84,14 @@ export function blockedCommand(resourceName: string, failedBefore: string): stri
         "run pulumi up again once it applies' >&2; exit 1";
 }
 
+/** The release a node renders for: its own setting, else its host's, else the default; the two must agree. */
+export function releaseOf(own: string | undefined, host: string | undefined): ReleaseProfile {
+    if (own !== undefined && host !== undefined && own !== host) {
+        throw new ValidationError("release", own, `the host was made with ${host}; drop the setting or give "${host}"`);
+    }
+    return releaseProfile(own !== undefined ? "release" : "connection.release", own ?? host ?? DEFAULT_RELEASE);
+}
+
 function driverCommand(action: DriverRequest["action"]): string {
     const driver = join(__dirname, "remote", "driver.js");
     if (!existsSync(driver)) throw new Error(`zerotrust: ${driver} is missing; build the package (tsc) before deploying`);
@@ -89,6 +104,8 @@ export class ZeroTrustNode extends pulumi.ComponentResource {
     /** Every mesh member's address, for concerns that point at other members (gateway upstreams). */
     readonly meshAddresses: Record<string, string>;
     readonly publicTcpPorts: number[];
+    /** The release the host runs: what its programs accept (a gateway on it renders for it too). */
+    readonly release: ReleaseProfile;
     /** The mesh's compiled policy: what a gateway on this node reads its allowlist from. */
     readonly policy: CompiledPolicy;
     /** The host the deployer connects to now: the underlay address, or the mesh address once SSH is mesh-only. */
@@ -137,11 +154,13 @@ export class ZeroTrustNode extends pulumi.ComponentResource {
         }
         const user = args.connection.user ?? "root";
         const publicTcpPorts = (args.publicTcpPorts ?? []).map((p, i) => checkPort(`publicTcpPorts[${i}]`, p));
+        const release = releaseOf(args.release, args.connection.release);
         super("zerotrust:index:ZeroTrustNode", name, {}, opts);
         this.member = member;
         this.meshAddress = planned.address;
         this.meshAddresses = args.mesh.addresses;
         this.publicTcpPorts = publicTcpPorts;
+        this.release = release;
         this.policy = args.mesh.plan.policy;
         const mesh = args.mesh;
         const plan = mesh.plan;
@@ -156,7 +175,7 @@ export class ZeroTrustNode extends pulumi.ComponentResource {
             logDrops: args.logDrops ?? true,
             publicTcpPorts,
         }));
-        const sshd = renderSshdConfig({ allowUsers: [user], permitRootLogin: user === "root" ? "prohibit-password" : "no" });
+        const sshd = renderSshdConfig({ allowUsers: [user], permitRootLogin: user === "root" ? "prohibit-password" : "no", release });
 
         this.managementHost = meshOnly ? pulumi.output(planned.address) : pulumi.output(args.connection.host);
         const connection = pulumi.all([this.managementHost, args.connection.privateKey, args.connection.hostKey]).apply(([host, privateKey, hostKey]) => ({
@@ -206,7 +225,7 @@ export class ZeroTrustNode extends pulumi.ComponentResource {
     ): command.local.Command {
         const request = pulumi.all([files, this.connection, extra.via ?? this.managementHost, extra.crl, extra.keySwitchAt]).apply(([f, conn, host, crl, keySwitchAt]): string =>
             JSON.stringify({
-                action: "apply", concern, vars, files: f, connection: { ...conn, host }, confirmHost: conn.host,
+                action: "apply", concern, vars: { ...vars, ZT_RELEASE: this.release.name }, files: f, connection: { ...conn, host }, confirmHost: conn.host,
                 rollbackSeconds: this.rollbackSeconds, crl, keySwitchAt,
             } satisfies DriverRequest));
         // Ordered after the host's previous concern through this input, not dependsOn: a dependsOn on a

@@ -20,6 +20,11 @@ export interface HostConnection {
      * deployer refuses to connect otherwise. Lab hosts set the lab's own. Default: any route.
      */
     onlyVia?: string[];
+    /**
+     * The release the host runs, when whoever made the host knows it (a LabHost or KvmHost of a
+     * given release): what ZeroTrustNode renders for unless its own `release` says otherwise.
+     */
+    release?: string;
     /** A resource that must exist before the host answers (the host's own creation). */
     ready?: pulumi.Resource;
 }

@@ -4,6 +4,7 @@
 // passed upstream in headers that replace anything a client sent under the same names.
 // File paths are relative: nginx resolves them against the configuration file's own directory,
 // so the same text validates in a staging directory and runs from its final place.
+import { ReleaseProfile } from "./releases";
 
 export interface GatewaySpec {
     listenPort: number;
@@ -23,6 +24,8 @@ export interface GatewaySpec {
      * the revoked serials, so that a revoked certificate cannot resume a session it already had.
      */
     sessionEpoch: string;
+    /** The host's release: which directives its nginx knows. */
+    release: ReleaseProfile;
 }
 
 export const GATEWAY_FILES = {
@@ -91,7 +94,8 @@ export function renderGatewayConfig(g: GatewaySpec): string {
         "        ssl_session_tickets off;",
         // OpenSSL sends two TLS 1.3 tickets per handshake; clients such as curl keep one. One ticket
         // halves the sessions each handshake writes, so the shared cache holds twice as many clients.
-        "        ssl_conf_command NumTickets 1;",
+        // nginx 1.18 (Debian 11) has no ssl_conf_command: there the cache fills twice as fast.
+        ...(g.release.nginxSslConfCommand ? ["        ssl_conf_command NumTickets 1;"] : []),
         `        ssl_client_certificate ${f.clientCas};`,
         "        ssl_verify_client on;",
         `        ssl_verify_depth ${g.verifyDepth};`,

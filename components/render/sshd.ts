@@ -2,11 +2,10 @@
 // first value sshd reads wins). No ListenAddress: binding to the WireGuard address makes sshd exit
 // at boot before wg0 is up; the firewall scopes port 22 to the mesh instead.
 import { checkUserName } from "../validate";
+import { ReleaseProfile } from "./releases";
 
-// Modern algorithms only, the set ssh-audit accepts without a failure (OpenSSH 9.2, Debian 12).
-// Its two remaining warnings are about what ssh-audit 2.5 does not know: the post-quantum hybrid
-// key exchange, kept, and the strict-kex marker OpenSSH always advertises.
-export const SSHD_KEX = ["sntrup761x25519-sha512@openssh.com", "curve25519-sha256", "curve25519-sha256@libssh.org"];
+// Modern algorithms only, the set ssh-audit accepts without a failure. The key exchange is the
+// release's own strongest set (ReleaseProfile.sshdKex): post-quantum hybrids where its sshd has them.
 export const SSHD_CIPHERS = ["chacha20-poly1305@openssh.com", "aes256-gcm@openssh.com", "aes128-gcm@openssh.com", "aes256-ctr", "aes192-ctr", "aes128-ctr"];
 export const SSHD_MACS = ["hmac-sha2-512-etm@openssh.com", "hmac-sha2-256-etm@openssh.com", "umac-128-etm@openssh.com"];
 export const SSHD_HOST_KEY_ALGORITHMS = [
@@ -21,6 +20,8 @@ export interface SshdSettings {
     allowUsers: string[];
     /** "prohibit-password" lets root in with a key only; "no" keeps root out. */
     permitRootLogin: "prohibit-password" | "no";
+    /** The host's release: which key exchanges its sshd knows. */
+    release: ReleaseProfile;
 }
 
 export function renderSshdConfig(s: SshdSettings): string {
@@ -38,7 +39,7 @@ export function renderSshdConfig(s: SshdSettings): string {
         "PermitTunnel no",
         "MaxAuthTries 3",
         "LoginGraceTime 30",
-        `KexAlgorithms ${SSHD_KEX.join(",")}`,
+        `KexAlgorithms ${s.release.sshdKex.join(",")}`,
         `Ciphers ${SSHD_CIPHERS.join(",")}`,
         `MACs ${SSHD_MACS.join(",")}`,
         `HostKeyAlgorithms ${SSHD_HOST_KEY_ALGORITHMS.join(",")}`,

@@ -15,6 +15,7 @@ import { tmpdir } from "os";
 import { join } from "path";
 import { buildCrl } from "../../components/remote/crl";
 import { GATEWAY_FILES, renderGatewayConfig } from "../../components/render/nginx";
+import { RELEASES } from "../../components/render/releases";
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
@@ -45,6 +46,7 @@ function gatewayConfig(dir: string, port: number, upstreamPort: number): void {
     const conf = renderGatewayConfig({
         listenPort: port, serverName: "localhost", upstreams: [`127.0.0.1:${upstreamPort}`], allowedDns: ["CN=alice,O=zerotrust"],
         verifyDepth: 1, allowTls12: false, pidFile: join(dir, "nginx.pid"), errorLog: join(dir, "error.log"), sessionEpoch: "bench",
+        release: RELEASES["debian-12"], // the nginx of this machine
     }).replace(/listen (\d+) ssl default_server;/, "listen 127.0.0.1:$1 ssl default_server;")
         .replace(/\n}\n$/, `\n${upstreamServer(upstreamPort)}\n}\n`);
     writeFileSync(join(dir, GATEWAY_FILES.config), conf);

@@ -7,6 +7,7 @@ import { join } from "path";
 import { buildCrl } from "../../components/remote/crl";
 import { sessionEpochOf } from "../../components/mtls-gateway";
 import { GATEWAY_FILES, GatewaySpec, renderGatewayConfig } from "../../components/render/nginx";
+import { RELEASES } from "../../components/render/releases";
 
 function pki(t: any): string {
     const dir = mkdtempSync(join(tmpdir(), "zt-nginx-"));
@@ -24,6 +25,7 @@ function pki(t: any): string {
 const spec = (dir: string): GatewaySpec => ({
     listenPort: 18443, serverName: "gw.example.internal", upstreams: ["10.77.0.5:8080"], allowedDns: ["CN=alice,O=zerotrust"],
     verifyDepth: 1, allowTls12: false, pidFile: join(dir, "nginx.pid"), errorLog: join(dir, "error.log"), sessionEpoch: "test",
+    release: RELEASES["debian-12"], // this machine's nginx (1.22)
 });
 
 test("nginx -t accepts the gateway config, TLS 1.3 only and with TLS 1.2 allowed", (t) => {

@@ -8,6 +8,9 @@ import { renderSshdConfig } from "../../components/render/sshd";
 import { assetPath } from "../../components/assets";
 import { inNamespace, run, scratchNamespace } from "../helpers/netns";
 import { SSH_AUDIT_ACCEPTED_WARNINGS, sshAudit } from "../../scripts/audit/scanners";
+// This machine is Debian 12: its sshd checks the debian-12 rendering (test/render/releases.test.ts checks every release).
+const THIS_MACHINE = RELEASES["debian-12"];
+import { RELEASES } from "../../components/render/releases";
 
 function sshdTest(t: any, settings: string): string {
     mkdirSync("/run/sshd", { recursive: true, mode: 0o755 }); // sshd's privilege separation directory
@@ -20,7 +23,7 @@ function sshdTest(t: any, settings: string): string {
 }
 
 test("sshd accepts the settings and applies them", (t) => {
-    const effective = sshdTest(t, renderSshdConfig({ allowUsers: ["root", "deploy"], permitRootLogin: "prohibit-password" }));
+    const effective = sshdTest(t, renderSshdConfig({ allowUsers: ["root", "deploy"], permitRootLogin: "prohibit-password", release: THIS_MACHINE }));
     t.regex(effective, /^passwordauthentication no$/m);
     t.regex(effective, /^kbdinteractiveauthentication no$/m);
     t.regex(effective, /^permitrootlogin without-password$/m);
@@ -40,7 +43,7 @@ test("ssh-audit finds no failure in sshd with the rendered settings, and no warn
     for (const [type, bits] of [["ed25519", ""], ["ecdsa", "256"], ["rsa", "3072"]]) {
         run("ssh-keygen", ["-q", "-t", type, ...(bits ? ["-b", bits] : []), "-N", "", "-f", join(dir, `host_${type}`)]);
     }
-    writeFileSync(join(dir, "zerotrust.conf"), renderSshdConfig({ allowUsers: ["root"], permitRootLogin: "prohibit-password" }));
+    writeFileSync(join(dir, "zerotrust.conf"), renderSshdConfig({ allowUsers: ["root"], permitRootLogin: "prohibit-password", release: THIS_MACHINE }));
     writeFileSync(join(dir, "sshd_config"), [`Include ${join(dir, "zerotrust.conf")}`,
         ...["ed25519", "ecdsa", "rsa"].map((k) => `HostKey ${join(dir, `host_${k}`)}`), "PidFile none", "ListenAddress 127.0.0.1", ""].join("\n"));
     mkdirSync("/run/sshd", { recursive: true, mode: 0o755 });
@@ -56,7 +59,7 @@ test("ssh-audit finds no failure in sshd with the rendered settings, and no warn
 });
 
 test("sshd -t refuses a config with a broken line (the check can fail)", (t) => {
-    t.throws(() => sshdTest(t, renderSshdConfig({ allowUsers: [], permitRootLogin: "no" }) + "MaxAuthTries many\n"),
+    t.throws(() => sshdTest(t, renderSshdConfig({ allowUsers: [], permitRootLogin: "no", release: THIS_MACHINE }) + "MaxAuthTries many\n"),
         { message: /MaxAuthTries|line \d+/i });
 });
 

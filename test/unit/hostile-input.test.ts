@@ -10,6 +10,7 @@ import { renderSshdConfig } from "../../components/render/sshd";
 import { HostConnection } from "../../components/hosts/connection";
 import { ZeroTrustNode } from "../../components/zero-trust-node";
 import { sshKeyPair } from "../../scripts/ssh-key-pair";
+import { RELEASES } from "../../components/render/releases";
 
 const HOSTILE: string[] = [
     "db; rm -rf /", "db && reboot", "$(reboot)", "`id`", "db|nc", "a\nPostUp = curl evil", "a\rb", "a\u0000b",
@@ -83,7 +84,7 @@ test("every hostile value in certificate fields is refused before any resource e
 
 test("hostile sshd user names are refused", (t) => {
     for (const value of HOSTILE) {
-        t.throws(() => renderSshdConfig({ allowUsers: [value], permitRootLogin: "no" }), { message: /allowUsers\[0\]/ }, JSON.stringify(value));
+        t.throws(() => renderSshdConfig({ allowUsers: [value], permitRootLogin: "no", release: RELEASES["debian-12"] }), { message: /allowUsers\[0\]/ }, JSON.stringify(value));
     }
 });
 

@@ -28,7 +28,27 @@ zt_remove_unit() { # unit name
     systemctl daemon-reload
 }
 
+# The release this host runs, as ID-VERSION_ID of its os-release ("debian-12").
+zt_host_release() {
+    local file=/etc/os-release
+    [ -r "$file" ] || file=/usr/lib/os-release
+    (. "$file" 2>/dev/null && printf '%s-%s\n' "${ID:-unknown}" "${VERSION_ID:-unknown}")
+}
+
+# The payload was rendered for ZT_RELEASE: on another release its files may be refused or mean
+# something else, so nothing is staged or swapped in there (checked before staging begins).
+zt_check_release() {
+    [ -n "${ZT_RELEASE:-}" ] || return 0
+    local actual
+    actual="$(zt_host_release)"
+    [ "$actual" = "$ZT_RELEASE" ] && return 0
+    zt_log "FAILED: this host runs $actual, but its configuration was rendered for $ZT_RELEASE; nothing was changed." \
+        "Set the node's release to \"$actual\" if it is supported, or deploy onto a $ZT_RELEASE host"
+    exit 1
+}
+
 zt_stage_begin() {
+    zt_check_release
     mkdir -p "$ZT_DIR"
     rm -rf "$ZT_DIR/staging"
     mkdir -m 700 "$ZT_DIR/staging"
@@ -38,6 +58,7 @@ zt_stage_begin() {
 # A check stages the payload in a private scratch directory that goes when the program ends, so
 # that it leaves the host as it found it (not even a state directory for a concern never applied).
 zt_check_begin() {
+    zt_check_release
     ZT_STAGE="$(mktemp -d /run/zerotrust-check.XXXXXX)" || exit 1
     trap 'rm -rf "$ZT_STAGE"' EXIT
 }

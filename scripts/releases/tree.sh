@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# Builds (or reuses) the file tree of one supported Debian release with debootstrap: the release
+# lab's hosts are rooted in it (components/hosts/lab/host.sh) and the render tests run its own
+# nginx, sshd, nft and wg on the files zerotrust renders for it. Nothing is mounted in the tree
+# here; a lab host mounts an overlay of it in a mount namespace of its own.
+# Usage: tree.sh debian-11|debian-12|debian-13. Output (stdout, last line): the tree's path.
+# Cached in ${XDG_CACHE_HOME:-$HOME/.cache}/zerotrust/releases/<release>-<key>/, keyed by this script.
+# Environment: ZT_DEBIAN_MIRROR (default: the Debian archive URI in apt's sources).
+set -euo pipefail
+step() { printf '==> release tree: %s\n' "$*" >&2; }
+
+release="${1:?usage: tree.sh debian-11|debian-12|debian-13}"
+case "$release" in
+    debian-11) suite=bullseye ;;
+    debian-12) suite=bookworm ;;
+    debian-13) suite=trixie ;;
+    *) echo "release tree: $release is not supported; use debian-11, debian-12 or debian-13" >&2; exit 2 ;;
+esac
+# What a lab host's concerns run: sshd, nginx (light: ssl, proxy, map), nft, wg and wireguard-go
+# (the lab has no WireGuard module), and the tools the host scripts call.
+PACKAGES=(openssh-server nginx-light nftables wireguard-tools wireguard-go iproute2 procps openssl util-linux diffutils)
+
+key="$(sha256sum <"$0" | cut -c1-12)"
+cache="${XDG_CACHE_HOME:-$HOME/.cache}/zerotrust/releases"
+tree="$cache/$release-$key"
+if [ -e "$tree/.complete" ]; then
+    echo "$tree"
+    exit 0
+fi
+
+# The Debian archive apt uses here (deb822 sources first, then one-line ones), not the security one.
+mirror_from_apt() {
+    local f
+    for f in /etc/apt/sources.list.d/*.sources; do
+        [ -e "$f" ] && awk 'BEGIN{RS=""} $0 !~ /debian-security/ { for (i = 1; i <= NF; i++) if ($i == "URIs:" && $(i+1) ~ /debian\/?$/) { print $(i + 1); exit } }' "$f"
+    done | head -n1 | grep . && return 0
+    awk '$1 == "deb" && $0 !~ /security/ { for (i = 2; i <= NF; i++) if ($i !~ /^\[/) { print $i; exit } }' /etc/apt/sources.list /etc/apt/sources.list.d/*.list 2>/dev/null | head -n1 | grep .
+}
+mirror="${ZT_DEBIAN_MIRROR:-$(mirror_from_apt || true)}"
+[ -n "$mirror" ] || { echo "release tree: no Debian archive in apt's sources; set ZT_DEBIAN_MIRROR" >&2; exit 1; }
+command -v debootstrap >/dev/null || { echo "release tree: debootstrap is missing (apt-get install debootstrap)" >&2; exit 1; }
+
+mkdir -p "$cache"
+work="$(mktemp -d "$cache/build.XXXXXX")"
+trap 'rm -rf "$work"' EXIT
+started=$SECONDS
+step "debootstrap $suite ($release) from $mirror"
+debootstrap --variant=minbase --include="$(IFS=,; echo "${PACKAGES[*]}")" "$suite" "$work/root" "$mirror" >"$work/debootstrap.log" 2>&1 || {
+    tail -n 30 "$work/debootstrap.log" >&2; exit 1; }
+# A lab host brings its own host key, sshd_config and nginx settings; none is baked in.
+rm -f "$work"/root/etc/ssh/ssh_host_* "$work"/root/etc/nginx/sites-enabled/default
+rm -rf "$work"/root/var/cache/apt/archives/*.deb "$work"/root/var/lib/apt/lists/*
+rm -rf "$tree"
+mv "$work/root" "$tree"
+touch "$tree/.complete"   # last: marks the tree whole
+step "$release in $((SECONDS - started)) s: $tree"
+echo "$tree"
