@@ -27,6 +27,7 @@ const settings: StackSettings = {
     certificateAuthorities: cfg.getObject<string[]>("certificateAuthorities"),
     issuingCa: cfg.get("issuingCa"),
     keyGenerations: cfg.getObject<Record<string, number>>("keyGenerations"),
+    releases: cfg.getObject<Record<string, string>>("releases"),
     certificateValidityHours: cfg.getNumber("certificateValidityHours"),
     certificateRenewalHours: cfg.getNumber("certificateRenewalHours"),
 };

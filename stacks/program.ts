@@ -58,6 +58,12 @@ export interface StackSettings {
      * that key (`pulumi config set --path 'zerotrust:keyGenerations.app-1' 2`). Default: 1 for each.
      */
     keyGenerations?: Record<string, number>;
+    /**
+     * The release each node's host runs, by node name ("debian-11", "debian-12", "debian-13"). In
+     * the lab it roots that host in the release's own file tree (a release lab); on existing hosts
+     * it says what they run. Default: this machine's release in the lab, "debian-12" elsewhere.
+     */
+    releases?: Record<string, string>;
     /** Lifetime of the gateway's server and client certificates, in hours. Default: 2160 (90 days). */
     certificateValidityHours?: number;
     /** Reissue them on the first deployment this many hours before expiry. Default: 720 (30 days). */
@@ -101,13 +107,25 @@ export function checkKeyGenerations(generations: Record<string, number>, nodes: 
     return generations;
 }
 
+/** The per-node releases, checked against the scenario's nodes (pure); the values are checked by the hosts and nodes. */
+export function checkReleases(releases: Record<string, string>, nodes: ScenarioNode[]): Record<string, string> {
+    if (typeof releases !== "object" || releases === null || Array.isArray(releases)) {
+        throw new ValidationError("releases", releases, "expected a release per node name, e.g. {\"db\": \"debian-11\"}");
+    }
+    for (const name of Object.keys(releases)) {
+        if (!nodes.some((n) => n.name === name)) throw new ValidationError(`releases.${name}`, releases[name], "names no node of the stack");
+    }
+    return releases;
+}
+
 function place(nodes: ScenarioNode[], s: StackSettings, lab: LabNetwork | undefined): Placement {
-    if (lab) return placeOnLab(lab, nodes, s.bootstrapSshSources);
+    const releases = checkReleases(s.releases ?? {}, nodes);
+    if (lab) return placeOnLab(lab, nodes, s.bootstrapSshSources, releases);
     if (s.hostKind === "kvm") {
         if (!s.kvm) throw new Error("zerotrust:kvm is not set: hostKind kvm needs { image, bridge, subnet } (see stacks/Pulumi.prod-kvm.yaml.example)");
         return placeOnKvm(nodes, { ...s.kvm, bootstrapSshSources: s.bootstrapSshSources, sshPrivateKey: s.sshPrivateKey, sshPublicKey: s.sshPublicKey });
     }
-    if (s.hostKind === "existing") return placeOnExisting(nodes, s);
+    if (s.hostKind === "existing") return placeOnExisting(nodes, { ...s, releases });
     throw new Error(`zerotrust:hostKind: ${JSON.stringify(s.hostKind)} is not valid: use "lab", "kvm" or "existing"`);
 }
 

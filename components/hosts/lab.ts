@@ -5,8 +5,10 @@ import * as pulumi from "@pulumi/pulumi";
 import * as tls from "@pulumi/tls";
 import { execFileSync } from "child_process";
 import { createHash } from "crypto";
+import { readFileSync } from "fs";
 import { assetPath } from "../assets";
 import { MeshNetwork } from "../mesh-network";
+import { SUPPORTED_RELEASES, releaseProfile } from "../render/releases";
 import { ValidationError, checkIPv4, checkName, cidrContains, formatIPv4, hostAddressAt, parseCidr, parseIPv4 } from "../validate";
 import { HostConnection } from "./connection";
 import { routeOverlaps } from "./routes";
@@ -98,6 +100,19 @@ export interface LabHostArgs {
     address: string;
     /** OpenSSH public key allowed to log in as root. */
     authorizedKey: pulumi.Input<string>;
+    /**
+     * A release lab host: rooted in the file tree of this Debian release ("debian-11", "debian-12",
+     * "debian-13"; made with debootstrap on first use and cached), so every concern runs that
+     * release's own programs. Default: this machine's own programs (and its release).
+     */
+    release?: string;
+}
+
+/** This machine's release as ID-VERSION_ID (what a lab host without a release tree runs), if supported. */
+export function machineRelease(osRelease: string): string | undefined {
+    const field = (k: string) => new RegExp(`^${k}="?([^"\n]*)"?$`, "m").exec(osRelease)?.[1];
+    const name = `${field("ID")}-${field("VERSION_ID")}`;
+    return SUPPORTED_RELEASES.includes(name) ? name : undefined;
 }
 
 /** One lab host: namespace, mount namespace, sshd with a host key that is a tracked resource. */
@@ -113,6 +128,7 @@ export class LabHost extends pulumi.ComponentResource {
         const address = checkIPv4("address", args.address);
         const subnet = parseCidr("subnet", args.network.subnet);
         if (!cidrContains(subnet, parseIPv4(address)!)) throw new ValidationError("address", address, `must be inside the lab subnet ${subnet.text}`);
+        const release = args.release === undefined ? undefined : releaseProfile("release", args.release).name;
         super("zerotrust:lab:LabHost", name, {}, opts);
         const layout = labLayout(args.network.labName);
         this.namespace = layout.namespaceOf(hostName);
@@ -129,6 +145,7 @@ export class LabHost extends pulumi.ComponentResource {
                 ZT_VETH: layout.vethOf(hostName),
                 ZT_ADDRESS_CIDR: `${address}/${args.network.prefixLength}`,
                 ZT_AUTHORIZED_KEY: args.authorizedKey,
+                ...(release ? { ZT_LAB_RELEASE: release } : {}),
             },
         }, { parent: this, dependsOn: [args.network.ready] });
         this.connection = {
@@ -137,6 +154,7 @@ export class LabHost extends pulumi.ComponentResource {
             user: "root",
             hostKey: this.hostPublicKey,
             onlyVia: args.network.interfaces,
+            release: release ?? machineRelease(readFileSync("/etc/os-release", "utf8")),
             ready: host,
         };
         this.registerOutputs({ address, namespace: this.namespace, hostPublicKey: this.hostPublicKey });

@@ -16,6 +16,8 @@ export interface ExistingPlacementSettings {
     hosts?: Record<string, ExistingHostSettings>;
     sshPrivateKey?: pulumi.Output<string>;
     bootstrapSshSources?: string[];
+    /** The release each host runs, by node name (StackSettings.releases). */
+    releases?: Record<string, string>;
 }
 
 export function placeOnExisting(nodes: ScenarioNode[], s: ExistingPlacementSettings): Placement {
@@ -28,7 +30,7 @@ export function placeOnExisting(nodes: ScenarioNode[], s: ExistingPlacementSetti
         const h = hosts[n.name];
         if (!h) throw new Error(`zerotrust:hosts has no entry for '${n.name}': add { address, hostKey } for it`);
         return [n.name, {
-            connection: existingHost({ host: h.address, port: h.port, user: h.user, hostKey: h.hostKey, privateKey }),
+            connection: existingHost({ host: h.address, port: h.port, user: h.user, hostKey: h.hostKey, privateKey, release: s.releases?.[n.name] }),
             endpoint: `${h.address}:51820`,
             underlay: h.address,
         }];

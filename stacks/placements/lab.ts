@@ -5,10 +5,11 @@ import { LabHost, LabNetwork } from "../../components/hosts/lab";
 import { ScenarioNode } from "../seed-scenario";
 import { Placed, Placement } from "./placed";
 
-export function placeOnLab(lab: LabNetwork, nodes: ScenarioNode[], bootstrapSshSources?: string[]): Placement {
+/** `releases` roots the named nodes' hosts in that Debian release's file tree (a release lab). */
+export function placeOnLab(lab: LabNetwork, nodes: ScenarioNode[], bootstrapSshSources?: string[], releases: Record<string, string> = {}): Placement {
     const deployerKey = new tls.PrivateKey("deployer-key", { algorithm: "ED25519" });
     const placed: Record<string, Placed> = Object.fromEntries(nodes.map((n, i) => {
-        const host = new LabHost(n.name, { network: lab, address: lab.addressFor(i), authorizedKey: deployerKey.publicKeyOpenssh });
+        const host = new LabHost(n.name, { network: lab, address: lab.addressFor(i), authorizedKey: deployerKey.publicKeyOpenssh, release: releases[n.name] });
         return [n.name, {
             connection: { ...host.connection, privateKey: deployerKey.privateKeyOpenssh },
             endpoint: `${host.address}:51820`,

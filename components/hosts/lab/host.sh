@@ -2,7 +2,10 @@
 # A lab host: a network namespace on the lab bridge with its own mount namespace (its own
 # /etc/ssh, /etc/wireguard, /etc/nginx, /etc/zerotrust, /var/lib/zerotrust, /run and /root) and its own
 # sshd. Usage: host.sh create|delete. The SSH host key arrives on stdin (create).
-# Environment: ZT_NS, ZT_ROOT, ZT_BRIDGE, ZT_VETH, ZT_ADDRESS_CIDR, ZT_AUTHORIZED_KEY.
+# Environment: ZT_NS, ZT_ROOT, ZT_BRIDGE, ZT_VETH, ZT_ADDRESS_CIDR, ZT_AUTHORIZED_KEY, and
+# ZT_LAB_RELEASE (optional): a release lab host, rooted in that Debian release's own file tree
+# (release-tree.sh), so that its sshd, bash, nft, wg, nginx and every tool a concern runs are
+# that release's programs, on this machine's kernel. Without it the host runs this machine's.
 set -euo pipefail
 umask 077
 
@@ -33,7 +36,15 @@ create)
     ip -n "$ZT_NS" link set lo up
 
     mkdir -p "$ZT_ROOT"/{etc/ssh/sshd_config.d,etc/ssh/authorized_keys,etc/wireguard,etc/zerotrust,var-lib-zerotrust,root-home}
-    [ -d "$ZT_ROOT/etc/nginx" ] || cp -a /etc/nginx "$ZT_ROOT/etc/nginx"
+    tree=""
+    if [ -n "${ZT_LAB_RELEASE:-}" ]; then
+        tree="$(bash "$(dirname "$0")/release-tree.sh" "$ZT_LAB_RELEASE" | tail -n1)"
+        mkdir -p "$ZT_ROOT"/{fs,upper,work}
+        # The upper layer's root is the host's /: its daemons' users (sshd, www-data) must traverse it.
+        chmod 755 "$ZT_ROOT" "$ZT_ROOT/fs" "$ZT_ROOT/upper"
+    fi
+    # The release's own nginx settings (modules, mime types), or this machine's.
+    [ -d "$ZT_ROOT/etc/nginx" ] || cp -a "$tree/etc/nginx" "$ZT_ROOT/etc/nginx"
     cat >"$ZT_ROOT/etc/ssh/ssh_host_ed25519_key"
     chmod 600 "$ZT_ROOT/etc/ssh/ssh_host_ed25519_key"
     ssh-keygen -y -f "$ZT_ROOT/etc/ssh/ssh_host_ed25519_key" >"$ZT_ROOT/etc/ssh/ssh_host_ed25519_key.pub"
@@ -60,18 +71,34 @@ CONF
         # engine ends once `pulumi up` is done.
         setsid ip netns exec "$ZT_NS" unshare --mount --propagation private /bin/bash -c '
             set -e
-            mount --bind "$0/etc/ssh" /etc/ssh
-            mount --bind "$0/etc/wireguard" /etc/wireguard
-            mount --bind "$0/etc/nginx" /etc/nginx
-            mount --bind "$0/etc/zerotrust" /etc/zerotrust
-            mount --bind "$0/var-lib-zerotrust" /var/lib/zerotrust
+            host="$0" tree="$1" root=""
+            if [ -n "$tree" ]; then
+                # A root of its own: the release tree, read-only and shared, under a writable
+                # layer of this host. The mounts live in this mount namespace only: they go when
+                # its last process ends.
+                root="$host/fs"
+                mount -t overlay overlay -o "lowerdir=$tree,upperdir=$host/upper,workdir=$host/work" "$root"
+                for d in dev proc sys; do mount --rbind "/$d" "$root/$d"; done
+                mkdir -p "$root/etc/zerotrust" "$root/var/lib/zerotrust" "$root/etc/wireguard"
+                # Bullseye has no wireguard-go: this machine'"'"'s stands in for the kernel module.
+                if [ ! -e "$root/usr/bin/wireguard-go" ]; then
+                    touch "$root/usr/bin/wireguard-go"
+                    mount --bind /usr/bin/wireguard-go "$root/usr/bin/wireguard-go"
+                fi
+            fi
+            mount --bind "$host/etc/ssh" "$root/etc/ssh"
+            mount --bind "$host/etc/wireguard" "$root/etc/wireguard"
+            mount --bind "$host/etc/nginx" "$root/etc/nginx"
+            mount --bind "$host/etc/zerotrust" "$root/etc/zerotrust"
+            mount --bind "$host/var-lib-zerotrust" "$root/var/lib/zerotrust"
             # An empty home for root, as on a host of its own: bash run by sshd reads ~/.bashrc,
             # and the one of this machine may hold anything (a pyenv rehash that takes a lock
             # at every login stalled parallel deployments by up to a minute).
-            mount --bind "$0/root-home" /root
-            mount -t tmpfs -o mode=755 tmpfs /run
-            mkdir -p /run/sshd
-            exec /usr/sbin/sshd -D -e -f /etc/ssh/sshd_config' "$ZT_ROOT" </dev/null >>"$ZT_ROOT/sshd.log" 2>&1 &
+            mount --bind "$host/root-home" "$root/root"
+            mount -t tmpfs -o mode=755 tmpfs "$root/run"
+            mkdir -p "$root/run/sshd"
+            if [ -n "$root" ]; then exec chroot "$root" /usr/sbin/sshd -D -e -f /etc/ssh/sshd_config; fi
+            exec /usr/sbin/sshd -D -e -f /etc/ssh/sshd_config' "$ZT_ROOT" "$tree" </dev/null >>"$ZT_ROOT/sshd.log" 2>&1 &
         echo "$!" >"$ZT_ROOT/sshd.pid"
     fi
     for _ in $(seq 100); do

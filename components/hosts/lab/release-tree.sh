@@ -3,24 +3,27 @@
 # lab's hosts are rooted in it (components/hosts/lab/host.sh) and the render tests run its own
 # nginx, sshd, nft and wg on the files zerotrust renders for it. Nothing is mounted in the tree
 # here; a lab host mounts an overlay of it in a mount namespace of its own.
-# Usage: tree.sh debian-11|debian-12|debian-13. Output (stdout, last line): the tree's path.
-# Cached in ${XDG_CACHE_HOME:-$HOME/.cache}/zerotrust/releases/<release>-<key>/, keyed by this script.
+# Usage: release-tree.sh debian-11|debian-12|debian-13. Output (stdout, last line): the tree's path.
+# Cached in ${XDG_CACHE_HOME:-$HOME/.cache}/zerotrust/releases/<release>-<key>/, keyed by the suite and the package list.
 # Environment: ZT_DEBIAN_MIRROR (default: the Debian archive URI in apt's sources).
 set -euo pipefail
 step() { printf '==> release tree: %s\n' "$*" >&2; }
 
-release="${1:?usage: tree.sh debian-11|debian-12|debian-13}"
+release="${1:?usage: release-tree.sh debian-11|debian-12|debian-13}"
 case "$release" in
     debian-11) suite=bullseye ;;
     debian-12) suite=bookworm ;;
     debian-13) suite=trixie ;;
     *) echo "release tree: $release is not supported; use debian-11, debian-12 or debian-13" >&2; exit 2 ;;
 esac
-# What a lab host's concerns run: sshd, nginx (light: ssl, proxy, map), nft, wg and wireguard-go
-# (the lab has no WireGuard module), and the tools the host scripts call.
-PACKAGES=(openssh-server nginx-light nftables wireguard-tools wireguard-go iproute2 procps openssl util-linux diffutils)
+# What a lab host's concerns run: sshd, nginx (light: ssl, proxy, map), nft, wg, and the tools the
+# host scripts call. Also wireguard-go, where the release has it, since this machine has no
+# WireGuard module: it stands in for the kernel's WireGuard, which on a lab host is this machine's
+# kernel whatever the release. Bullseye has none; its lab hosts get this machine's (host.sh).
+PACKAGES=(openssh-server nginx-light nftables wireguard-tools iproute2 procps openssl util-linux diffutils)
+[ "$suite" = bullseye ] || PACKAGES+=(wireguard-go)
 
-key="$(sha256sum <"$0" | cut -c1-12)"
+key="$(echo "$suite ${PACKAGES[*]}" | sha256sum | cut -c1-12)"
 cache="${XDG_CACHE_HOME:-$HOME/.cache}/zerotrust/releases"
 tree="$cache/$release-$key"
 if [ -e "$tree/.complete" ]; then
@@ -42,7 +45,13 @@ command -v debootstrap >/dev/null || { echo "release tree: debootstrap is missin
 
 mkdir -p "$cache"
 work="$(mktemp -d "$cache/build.XXXXXX")"
-trap 'rm -rf "$work"' EXIT
+# debootstrap mounts proc and sys in the tree while it runs: never remove through a mount.
+cleanup() {
+    local m
+    for m in $(awk -v w="$work/" 'index($2, w) == 1 { print $2 }' /proc/mounts | sort -r); do umount -l "$m"; done
+    rm -rf --one-file-system "$work"
+}
+trap cleanup EXIT
 started=$SECONDS
 step "debootstrap $suite ($release) from $mirror"
 debootstrap --variant=minbase --include="$(IFS=,; echo "${PACKAGES[*]}")" "$suite" "$work/root" "$mirror" >"$work/debootstrap.log" 2>&1 || {
