@@ -224,6 +224,8 @@ export function zeroTrustStack(stack: string, s: StackSettings) {
             mesh: mesh.addresses[n.name],
             publicKey: mesh.members[n.name].publicKey,
             managedVia: configured[i]?.managementHost ?? "retired: zerotrust configuration removed",
+            /** What every file the host gets is rendered for (README, "Host releases"). */
+            release: configured[i]?.release.name ?? "retired",
         }])),
         operatorAddress: mesh.addresses[SEED_OPERATOR],
         operatorInterface: operator?.interfaceName,

@@ -16,7 +16,8 @@ import { nmapVerdict, sshAuditVerdict, testsslVerdict } from "./verdicts";
 
 interface StackOutputs {
     auditPolicy: ReportPolicy;
-    hosts: Record<string, { underlay: string; mesh: string }>;
+    /** release: absent in stacks deployed before releases were named (they are debian-12). */
+    hosts: Record<string, { underlay: string; mesh: string; release?: string }>;
     labNamespaces: string[];
     labInterfaces: string[];
     gatewayEndpoint: { serverName: string; address: string; port: number };
@@ -69,7 +70,8 @@ function scan(out: StackOutputs): ScannerVerdict[] {
     const nodes = labNodes(out);
     for (const n of nodes) {
         assertRoutedVia(n.mesh, out.labInterfaces);
-        verdicts.push(sshAuditVerdict(`${n.name} sshd (${n.mesh}:22, over the mesh)`, sshAudit(n.mesh, 22)));
+        const release = out.hosts[n.name].release ?? "debian-12";
+        verdicts.push(sshAuditVerdict(`${n.name} sshd (${n.mesh}:22, over the mesh, ${release})`, sshAudit(n.mesh, 22), release));
     }
     const bridge = out.labInterfaces[0];
     const stranger = strangerOnUnderlay(bridge, freeUnderlayAddress(bridge, nodes.map((n) => n.underlay)));

@@ -3,14 +3,16 @@
 import { ScannerVerdict } from "../../components/report";
 import { SSH_AUDIT_ACCEPTED_WARNINGS, SshAuditVerdict, TestsslFinding } from "./scanners";
 
-export function sshAuditVerdict(target: string, v: SshAuditVerdict): ScannerVerdict {
-    const unexpected = v.warnings.filter((w) => !SSH_AUDIT_ACCEPTED_WARNINGS.includes(w));
-    const accepted = v.warnings.filter((w) => SSH_AUDIT_ACCEPTED_WARNINGS.includes(w));
+/** ssh-audit's verdict on the sshd of a host of `release` (what it may warn about differs by release). */
+export function sshAuditVerdict(target: string, v: SshAuditVerdict, release: string): ScannerVerdict {
+    const acceptable = SSH_AUDIT_ACCEPTED_WARNINGS[release] ?? [];
+    const unexpected = v.warnings.filter((w) => !acceptable.includes(w));
+    const accepted = v.warnings.filter((w) => acceptable.includes(w));
     return {
         scanner: "ssh-audit", target, passed: v.failures.length === 0 && unexpected.length === 0,
         summary: `${v.failures.length} failures${v.failures.length ? ` (${v.failures.join(", ")})` : ""}; ` +
             `${unexpected.length} warnings${unexpected.length ? ` (${unexpected.join(", ")})` : ""}; ` +
-            `accepted: ${accepted.join(", ") || "none"} (ssh-audit 2.5 does not know the post-quantum hybrid or the strict-kex marker)`,
+            `accepted: ${accepted.join(", ") || "none"} (ssh-audit 2.5 does not know the post-quantum hybrids or the strict-kex marker)`,
     };
 }
 
