@@ -30,6 +30,14 @@ if [ -e "$tree/.complete" ]; then
     echo "$tree"
     exit 0
 fi
+# Lab hosts are made in parallel: one build per release, the others wait for it and reuse it.
+mkdir -p "$cache"
+exec 9>"$cache/$release.lock"
+flock 9
+if [ -e "$tree/.complete" ]; then
+    echo "$tree"
+    exit 0
+fi
 
 # The Debian archive apt uses here (deb822 sources first, then one-line ones), not the security one.
 mirror_from_apt() {
@@ -43,7 +51,6 @@ mirror="${ZT_DEBIAN_MIRROR:-$(mirror_from_apt || true)}"
 [ -n "$mirror" ] || { echo "release tree: no Debian archive in apt's sources; set ZT_DEBIAN_MIRROR" >&2; exit 1; }
 command -v debootstrap >/dev/null || { echo "release tree: debootstrap is missing (apt-get install debootstrap)" >&2; exit 1; }
 
-mkdir -p "$cache"
 work="$(mktemp -d "$cache/build.XXXXXX")"
 # debootstrap mounts proc and sys in the tree while it runs: never remove through a mount.
 cleanup() {
