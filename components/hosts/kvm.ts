@@ -12,6 +12,7 @@ import {
     ValidationError, checkHost, checkIPv4, checkInterfaceName, checkName, checkOpenSshPublicKey, checkPath, checkPort, checkPositiveInt,
     checkUserName, cidrContains, formatIPv4, parseCidr, parseIPv4,
 } from "../validate";
+import { DEFAULT_RELEASE, releaseProfile } from "../render/releases";
 import { HostConnection } from "./connection";
 
 /** A hypervisor reached over SSH. The deployer's own SSH agent or keys authenticate to it. */
@@ -67,6 +68,11 @@ export interface KvmHostArgs {
     driver?: string;
     /** Seconds to wait for SSH with the pinned host key after starting the VM. Default: 600. */
     bootTimeoutSeconds?: number;
+    /**
+     * The Debian release the image is made of ("debian-11", "debian-12", "debian-13"; build-image.sh
+     * with ZT_KVM_SUITE makes one of each): what the node on this VM renders for. Default: "debian-12".
+     */
+    release?: string;
 }
 
 const hash = (s: string) => createHash("sha256").update(s).digest("hex");
@@ -244,6 +250,7 @@ export class KvmHost extends pulumi.ComponentResource {
 
     constructor(name: string, args: KvmHostArgs, opts?: pulumi.ComponentResourceOptions) {
         const plan = planKvmHost(name, args);
+        const release = releaseProfile("release", args.release ?? DEFAULT_RELEASE).name;
         super("zerotrust:kvm:KvmHost", name, {}, opts);
         this.address = plan.sshHost;
         this.wireguardEndpoint = plan.wireguardEndpoint;
@@ -268,6 +275,7 @@ export class KvmHost extends pulumi.ComponentResource {
             port: plan.sshPort,
             user: plan.user,
             hostKey: this.hostPublicKey,
+            release,
             ready: this.vm,
         };
         this.registerOutputs({ address: this.address, vmName: this.vmName, hostPublicKey: this.hostPublicKey, wireguardEndpoint: this.wireguardEndpoint });
