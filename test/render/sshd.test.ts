@@ -8,9 +8,10 @@ import { renderSshdConfig } from "../../components/render/sshd";
 import { assetPath } from "../../components/assets";
 import { inNamespace, run, scratchNamespace } from "../helpers/netns";
 import { SSH_AUDIT_ACCEPTED_WARNINGS, sshAudit } from "../../scripts/audit/scanners";
+import { RELEASES } from "../../components/render/releases";
+
 // This machine is Debian 12: its sshd checks the debian-12 rendering (test/render/releases.test.ts checks every release).
 const THIS_MACHINE = RELEASES["debian-12"];
-import { RELEASES } from "../../components/render/releases";
 
 function sshdTest(t: any, settings: string): string {
     mkdirSync("/run/sshd", { recursive: true, mode: 0o755 }); // sshd's privilege separation directory
