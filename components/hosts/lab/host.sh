@@ -71,7 +71,7 @@ CONF
         # No fork along this chain (setsid, not a group leader here; ip netns exec, unshare and bash
         # all exec), so $! is sshd's pid. Its own session keeps it out of the process group the
         # engine ends once `pulumi up` is done.
-        # shellcheck disable=SC2016 # the inner bash expands $0 (ZT_ROOT, its argument)
+        # shellcheck disable=SC2016 # the inner bash expands $0 and $1 (its arguments: ZT_ROOT, the tree)
         setsid ip netns exec "$ZT_NS" unshare --mount --propagation private /bin/bash -c '
             set -e
             host="$0" tree="$1" root=""
