@@ -1,3 +1,4 @@
+# shellcheck shell=bash # sourced by bash scripts only
 # Sourced by the commands that work on the project's stacks: the file backend in .pulumi/
 # (gitignored) unless PULUMI_BACKEND_URL says otherwise, and the dev stack's passphrase, made once
 # per machine and kept beside the state, readable by root only.

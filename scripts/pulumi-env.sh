@@ -1,3 +1,4 @@
+# shellcheck shell=sh # sourced, by scripts and by hand from any shell: kept POSIX
 # Source me (". scripts/pulumi-env.sh") after scripts/setup-pulumi.sh has run:
 # puts the Pulumi CLI, the nodejs language host and the dynamic-provider plugin built
 # by setup-pulumi.sh first on PATH.

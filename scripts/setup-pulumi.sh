@@ -147,7 +147,8 @@ else
   cmp -s "$TPL/bin/pulumi-resource-pulumi-nodejs" "$BIN/pulumi-resource-pulumi-nodejs" \
     || install -m 0755 "$TPL/bin/pulumi-resource-pulumi-nodejs" "$BIN/pulumi-resource-pulumi-nodejs"
 fi
-export PATH="$(dirname "$PULUMI"):$PATH" PULUMI_SKIP_UPDATE_CHECK=true
+PATH="$(dirname "$PULUMI"):$PATH"
+export PATH PULUMI_SKIP_UPDATE_CHECK=true
 
 # ---- 2. resource plugins --------------------------------------------------------------------
 plugin_installed() { # NAME VERSION

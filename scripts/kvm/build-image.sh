@@ -69,6 +69,7 @@ debootstrap --variant=minbase --include="$(IFS=,; echo "${PACKAGES[*]}")" "$suit
 step "debootstrap done in $((SECONDS - started)) s"
 
 step "configuring the image"
+# shellcheck disable=SC2012 # kernel file names are plain; and ls fails (ending the build) if there is none
 kernel="$(ls "$root"/boot/vmlinuz-* | sort -V | tail -n1)"
 initrd="$root/boot/initrd.img-${kernel##*/vmlinuz-}"
 if [ ! -s "$initrd" ]; then

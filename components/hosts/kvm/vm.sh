@@ -26,6 +26,7 @@ if [ -n "${ZT_HYPERVISOR:-}" ]; then
     userdata=""
     [ "$action" = create ] && userdata="$(cat)"
     {
+        # shellcheck disable=SC2046 # variable names (no blanks, no glob characters), split on purpose
         declare -p $(compgen -v ZT_ | grep -v '^ZT_HYPERVISOR')
         echo "ZT_USER_DATA=\"\$(cat <<'ZT_USER_DATA_END_5f1c'"
         printf '%s\n' "$userdata"
@@ -183,7 +184,7 @@ create)
     [ -r "$ZT_IMAGE" ] || fail "base image $ZT_IMAGE not found on this hypervisor (build one with scripts/kvm/build-image.sh)"
     for tool in qemu-img genisoimage ssh-keyscan; do command -v "$tool" >/dev/null || fail "$tool is not installed"; done
     mkdir -p "$(dirname "$dir")"
-    mkdir -p -m 700 "$dir"
+    [ -d "$dir" ] || mkdir -m 700 "$dir"
     # The settings this VM runs with; a create with other settings restarts it on the same disk.
     settings="$(declare -p ZT_IMAGE ZT_VCPUS ZT_MEMORY_MIB ZT_DISK_GIB ZT_NETWORK ZT_BRIDGE ZT_TAP ZT_MAC ZT_META_DATA ZT_NETWORK_CONFIG ZT_NAT_FORWARDS ZT_ACCEL 2>/dev/null || true)"
     make_seed

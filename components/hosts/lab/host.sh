@@ -15,12 +15,14 @@ stop_processes() {
     local pids
     pids="$(ip netns pids "$ZT_NS" 2>/dev/null || true)"
     [ -n "$pids" ] || return 0
+    # shellcheck disable=SC2086 # $pids is a list of numbers, split on purpose
     kill $pids 2>/dev/null || true
     for _ in $(seq 50); do
         pids="$(ip netns pids "$ZT_NS" 2>/dev/null || true)"
         [ -n "$pids" ] || return 0
         sleep 0.1
     done
+    # shellcheck disable=SC2086 # as above
     kill -9 $pids 2>/dev/null || true
 }
 
@@ -69,6 +71,7 @@ CONF
         # No fork along this chain (setsid, not a group leader here; ip netns exec, unshare and bash
         # all exec), so $! is sshd's pid. Its own session keeps it out of the process group the
         # engine ends once `pulumi up` is done.
+        # shellcheck disable=SC2016 # the inner bash expands $0 and $1 (its arguments: ZT_ROOT, the tree)
         setsid ip netns exec "$ZT_NS" unshare --mount --propagation private /bin/bash -c '
             set -e
             host="$0" tree="$1" root=""

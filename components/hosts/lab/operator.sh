@@ -5,7 +5,7 @@
 # Environment: ZT_IFACE, ZT_DIR.
 set -euo pipefail
 umask 077
-# shellcheck source=../../remote/host/wg-update.sh
+# shellcheck source=SCRIPTDIR/../../remote/host/wg-update.sh
 . "$(dirname "$0")/../../remote/host/wg-update.sh"
 conf="$ZT_DIR/$ZT_IFACE.conf"
 case "$1" in

@@ -55,7 +55,7 @@ work="$(mktemp -d "$cache/build.XXXXXX")"
 # debootstrap mounts proc and sys in the tree while it runs: never remove through a mount.
 cleanup() {
     local m
-    for m in $(awk -v w="$work/" 'index($2, w) == 1 { print $2 }' /proc/mounts | sort -r); do umount -l "$m"; done
+    while read -r m; do umount -l "$m"; done < <(awk -v w="$work/" 'index($2, w) == 1 { print $2 }' /proc/mounts | sort -r)
     rm -rf --one-file-system "$work"
 }
 trap cleanup EXIT

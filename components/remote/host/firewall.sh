@@ -40,6 +40,7 @@ zt_concern_state() { # dir | live
         nft -s list table inet zerotrust 2>/dev/null || echo "table inet zerotrust absent"
         zt_unit_state zerotrust-firewall.service live
     else
+        # shellcheck disable=SC2016 # $1 is the inner bash's argument, expanded there
         unshare --net /bin/bash -c 'nft -f "$1" && nft -s list table inet zerotrust' _ "$1/firewall.nft"
         zt_unit_state zerotrust-firewall.service expected
     fi

@@ -44,8 +44,8 @@ UNIT
 
 zt_verify() {
     nginx -t -q -c "$ZT_GW_CONF" || return 1
-    local i
-    for i in $(seq 50); do zt_gw_running && return 0; sleep 0.1; done
+    local _
+    for _ in $(seq 50); do zt_gw_running && return 0; sleep 0.1; done
     return 1
 }
 

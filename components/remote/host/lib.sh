@@ -32,6 +32,7 @@ zt_remove_unit() { # unit name
 zt_host_release() {
     local file=/etc/os-release
     [ -r "$file" ] || file=/usr/lib/os-release
+    # shellcheck source=/dev/null # the host's own os-release, read for ID and VERSION_ID only
     (. "$file" 2>/dev/null && printf '%s-%s\n' "${ID:-unknown}" "${VERSION_ID:-unknown}")
 }
 
@@ -133,9 +134,18 @@ zt_unchanged() {
     [ ! -e "$ZT_DIR/armed" ]
 }
 
+# Whether the snapshot holds a file, not only marks of targets that were absent.
+zt_previous_has_files() {
+    local f
+    for f in "$ZT_DIR/previous"/*; do
+        [ -e "$f" ] && [[ "$f" != *.absent ]] && return 0
+    done
+    return 1
+}
+
 zt_restore_previous() {
     zt_install_from "$ZT_DIR/previous"
-    if [ -n "$(ls "$ZT_DIR/previous" | grep -v '\.absent$' || true)" ]; then zt_activate previous; else zt_deactivate; fi
+    if zt_previous_has_files; then zt_activate previous; else zt_deactivate; fi
 }
 
 # Runs a function of this library SECONDS from now, detached, from a frozen copy of the library
@@ -148,6 +158,7 @@ zt_run_later() { # name, systemd unit, seconds, function
     {
         echo "#!/bin/bash"
         # Every ZT_ setting, the concern's own included (ZT_NFT_FILE, ZT_IFACE, ...).
+        # shellcheck disable=SC2046 # variable names (no blanks, no glob characters), split on purpose
         declare -p $(compgen -v ZT_) | sed 's/^declare -[a-zA-Z-]* /declare -g /'
         declare -f
         echo "$4"

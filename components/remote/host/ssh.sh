@@ -37,7 +37,7 @@ zt_sshd_ready() {
     local now pid
     now="$(zt_sshd_listeners)"
     [ -n "$now" ] && [ -z "$(comm -12 <(zt_inodes "$1") <(zt_inodes "$now"))" ] || return 1
-    for pid in $(cut -d' ' -f2 <<<"$now" | sort -u); do zt_catches_sighup "$pid" || return 1; done
+    while read -r pid; do zt_catches_sighup "$pid" || return 1; done < <(cut -d' ' -f2 <<<"$now" | sort -u)
     zt_has_systemd || [ -s /run/sshd.pid ]
 }
 

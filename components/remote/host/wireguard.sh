@@ -123,8 +123,9 @@ zt_cutover() {
     if [ -e "$ZT_DIR/armed" ]; then
         if zt_cutover_switched; then zt_confirm_cutover; else zt_cancel_cutover; fi
     fi
-    [ -e "$ZT_WG_CONF" ] && ip link show "$ZT_IFACE" >/dev/null 2>&1 ||
-        { zt_log "FAILED: no $ZT_IFACE in place to switch the keys of"; exit 1; }
+    if [ ! -e "$ZT_WG_CONF" ] || ! ip link show "$ZT_IFACE" >/dev/null 2>&1; then
+        zt_log "FAILED: no $ZT_IFACE in place to switch the keys of"; exit 1
+    fi
     zt_cutover_config "$ZT_WG_CONF" >"$ZT_STAGE/wg.conf"
     if cmp -s "$ZT_STAGE/wg.conf" "$ZT_WG_CONF" && zt_verify; then
         zt_log "the keys in place are already the new ones"; echo "unchanged"; return 0
@@ -170,12 +171,15 @@ zt_cutover_switched() {
 }
 
 # A pending cut-over that has not switched yet is dropped: its switch and its rollback cancelled.
+# Both work in the cut-over's directory: ZT_DIR is local, so the functions they call see it until they return.
 zt_cancel_cutover() {
-    (ZT_DIR="$ZT_CUTOVER_DIR" && zt_cancel_later switch "$ZT_SWITCH_UNIT" && zt_disarm)
+    local ZT_DIR="$ZT_CUTOVER_DIR"
+    zt_cancel_later switch "$ZT_SWITCH_UNIT" && zt_disarm
 }
 
 zt_confirm_cutover() {
-    (ZT_DIR="$ZT_CUTOVER_DIR" && zt_disarm)
+    local ZT_DIR="$ZT_CUTOVER_DIR"
+    zt_disarm
     zt_log "key switch confirmed: this connection reached the node through the new keys"
 }
 
