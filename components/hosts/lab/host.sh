@@ -83,10 +83,15 @@ CONF
                 mount -t overlay overlay -o "lowerdir=$tree,upperdir=$host/upper,workdir=$host/work" "$root"
                 for d in dev proc sys; do mount --rbind "/$d" "$root/$d"; done
                 mkdir -p "$root/etc/zerotrust" "$root/var/lib/zerotrust" "$root/etc/wireguard"
-                # Bullseye has no wireguard-go: this machine'"'"'s stands in for the kernel module.
+                # Bullseye has no wireguard-go: this machine'"'"'s stands in for the kernel module,
+                # with the C library it was built against (machine-wireguard-go.sh).
                 if [ ! -e "$root/usr/bin/wireguard-go" ]; then
-                    touch "$root/usr/bin/wireguard-go"
-                    mount --bind /usr/bin/wireguard-go "$root/usr/bin/wireguard-go"
+                    mkdir -p "$root/opt/zt-machine"
+                    for f in /usr/bin/wireguard-go /lib/x86_64-linux-gnu/libc.so.6 /lib64/ld-linux-x86-64.so.2:ld.so; do
+                        touch "$root/opt/zt-machine/${f##*[/:]}"
+                        mount --bind -o ro "${f%:*}" "$root/opt/zt-machine/${f##*[/:]}"
+                    done
+                    install -m 755 "$2" "$root/usr/bin/wireguard-go"
                 fi
             fi
             mount --bind "$host/etc/ssh" "$root/etc/ssh"
@@ -101,7 +106,7 @@ CONF
             mount -t tmpfs -o mode=755 tmpfs "$root/run"
             mkdir -p "$root/run/sshd"
             if [ -n "$root" ]; then exec chroot "$root" /usr/sbin/sshd -D -e -f /etc/ssh/sshd_config; fi
-            exec /usr/sbin/sshd -D -e -f /etc/ssh/sshd_config' "$ZT_ROOT" "$tree" </dev/null >>"$ZT_ROOT/sshd.log" 2>&1 &
+            exec /usr/sbin/sshd -D -e -f /etc/ssh/sshd_config' "$ZT_ROOT" "$tree" "$(dirname "$0")/machine-wireguard-go.sh" </dev/null >>"$ZT_ROOT/sshd.log" 2>&1 &
         echo "$!" >"$ZT_ROOT/sshd.pid"
     fi
     for _ in $(seq 100); do
