@@ -51,8 +51,8 @@ export async function startTool(src: LabSource, args: string[], targets: string[
 /** Runs a command in a lab host's own mount and network namespaces (where its wireguard-go socket is). */
 export function inLabHost(labRoot: string, cmd: string[]): string {
     const pid = readFileSync(join(labRoot, "sshd.pid"), "utf8").trim();
-    // -r: a release lab host's root is its own release tree.
-    return execFileSync("nsenter", ["-t", pid, "-m", "-n", "-r", ...cmd], { encoding: "utf8" });
+    // -r -w: a release lab host's root (and sshd's working directory) is in its own release tree.
+    return execFileSync("nsenter", ["-t", pid, "-m", "-n", "-r", "-w", ...cmd], { encoding: "utf8" });
 }
 
 export function interfaceIndex(ns: string, iface: string): number {

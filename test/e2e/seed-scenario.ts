@@ -102,7 +102,7 @@ test.after.always(async () => {
 test.serial("bootstrap: pulumi up brings the lab up and configures every host over the underlay", async (t) => {
     const { ran, error } = await up(BASE);
     t.is(error, undefined);
-    t.true(ran.includes("gateway-firewall") && ran.includes("db-ssh") && ran.includes("e2e-bridge"), ran.join(" "));
+    t.true(ran.includes("gateway-firewall") && ran.includes("db-ssh") && ran.includes(`${LAB}-bridge`), ran.join(" "));
     for (const n of SEED_NODES) t.true(sshAnswers(underlayOf(n.name)), `${n.name} answers SSH on the underlay while bootstrapping`);
     // Secrets on the host are owner-only files.
     const modes = inLabHost(`${LAB_ROOT}/db`, ["stat", "-c", "%n %a", "/etc/wireguard/wg0.conf", "/etc/zerotrust/firewall.nft", "/var/lib/zerotrust/wireguard"]);
@@ -118,7 +118,7 @@ test.serial("every host runs its own release's programs, and its files were rend
         const sshd = readFileSync(join(root, "etc/ssh/sshd_config.d/zerotrust.conf"), "utf8");
         t.true(sshd.includes(`KexAlgorithms ${RELEASES[release].sshdKex.join(",")}\n`), `${n.name}: sshd's key exchange is ${release}'s`);
     }
-    const nginx = spawnSync("nsenter", ["-t", readFileSync(`${LAB_ROOT}/gateway/sshd.pid`, "utf8").trim(), "-m", "-r", "nginx", "-v"], { encoding: "utf8" });
+    const nginx = spawnSync("nsenter", ["-t", readFileSync(`${LAB_ROOT}/gateway/sshd.pid`, "utf8").trim(), "-m", "-r", "-w", "nginx", "-v"], { encoding: "utf8" });
     t.regex(nginx.stderr, new RegExp(`nginx/${RELEASES[releaseOf("gateway")].versions.nginx.replace(/\./g, "\\.")}`), "the gateway's own nginx serves it");
 });
 
@@ -213,9 +213,9 @@ if (lab.releases) {
         inLabHost(`${LAB_ROOT}/${firewallHost}`, ["nft", "insert", "rule", "inet", "zerotrust", "input", "tcp", "dport", "9999", "accept"]);
         const found = await verifyDeployment(await resources(), {});
         t.log(formatVerifyReport(found));
-        t.deepEqual(drifted(found), [`${firewallHost}-firewall`, `${sshHost}-ssh`]);
+        t.deepEqual(drifted(found), [`${firewallHost}-firewall`, `${sshHost}-ssh`].sort());
         const repaired = await verifyDeployment(await resources(), { repair: true });
-        t.deepEqual(repaired.concerns.filter((c) => c.repair !== undefined).map((c) => c.resource).sort(), [`${firewallHost}-firewall`, `${sshHost}-ssh`]);
+        t.deepEqual(repaired.concerns.filter((c) => c.repair !== undefined).map((c) => c.resource).sort(), [`${firewallHost}-firewall`, `${sshHost}-ssh`].sort());
         t.deepEqual(drifted(await verifyDeployment(await resources(), {})), []);
         t.notRegex(inLabHost(`${LAB_ROOT}/${firewallHost}`, ["nft", "list", "table", "inet", "zerotrust"]), /9999/);
     });
