@@ -8,7 +8,10 @@ export interface ReleaseProfile {
     /** The name a node gives: "<ID>-<VERSION_ID>" as in the host's /etc/os-release. */
     name: string;
     codename: string;
-    /** Versions of the release's own packages (measured in the release lab). */
+    /**
+     * Versions of the release's own packages: the upstream part of the Debian version, as read in the
+     * release's tree by test/render/releases.test.ts (systemd's from libsystemd0; the kernel is not there).
+     */
     versions: { nginx: string; openssh: string; nftables: string; wireguardTools: string; kernel: string; systemd: string; bash: string };
     /** Strongest first: every key exchange this release's sshd offers that is worth offering. */
     sshdKex: string[];
@@ -25,7 +28,8 @@ export const RELEASES: Record<string, ReleaseProfile> = {
         name: "debian-11",
         codename: "bullseye",
         versions: { nginx: "1.18.0", openssh: "8.4p1", nftables: "0.9.8", wireguardTools: "1.0.20210223", kernel: "5.10", systemd: "247", bash: "5.1" },
-        // OpenSSH 8.4 has no post-quantum hybrid (sntrup761 arrived in 8.5).
+        // OpenSSH 8.4's only post-quantum hybrid, sntrup4591761x25519-sha512@tinyssh.org, was
+        // experimental (never on by default) and withdrawn in 8.5 for sntrup761: not offered.
         sshdKex: CURVE25519,
         nginxSslConfCommand: false,
         ubuntuLike: "22.04 has the same nginx 1.18.0 (its OpenSSH 8.9p1 would take debian-12's key exchange)",
@@ -33,7 +37,9 @@ export const RELEASES: Record<string, ReleaseProfile> = {
     "debian-12": {
         name: "debian-12",
         codename: "bookworm",
-        versions: { nginx: "1.22.1", openssh: "9.2p1", nftables: "1.0.6", wireguardTools: "1.0.20210223", kernel: "6.1", systemd: "252", bash: "5.2.15" },
+        versions: { nginx: "1.22.1", openssh: "9.2p1", nftables: "1.0.6", wireguardTools: "1.0.20210914", kernel: "6.1", systemd: "252", bash: "5.2.15" },
+        // sntrup761's standard name (without @openssh.com) is bookworm's only since 1:9.2p1-2+deb12u4;
+        // an older bookworm sshd refuses it, and it names the same algorithm: not rendered.
         sshdKex: ["sntrup761x25519-sha512@openssh.com", ...CURVE25519],
         nginxSslConfCommand: true,
         ubuntuLike: "24.04 (nginx 1.24, OpenSSH 9.6p1)",

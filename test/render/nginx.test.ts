@@ -1,24 +1,18 @@
 // The gateway's nginx configuration, checked by the real `nginx -t` with real certificates and CRL.
 import test from "ava";
 import { execFileSync, spawnSync } from "child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "fs";
+import { mkdtempSync, rmSync, writeFileSync } from "fs";
 import { tmpdir } from "os";
 import { join } from "path";
-import { buildCrl } from "../../components/remote/crl";
 import { sessionEpochOf } from "../../components/mtls-gateway";
 import { GATEWAY_FILES, GatewaySpec, renderGatewayConfig } from "../../components/render/nginx";
 import { RELEASES } from "../../components/render/releases";
+import { writeGatewayPki } from "../helpers/gateway-pki";
 
 function pki(t: any): string {
     const dir = mkdtempSync(join(tmpdir(), "zt-nginx-"));
     t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-    const o = (args: string[]) => execFileSync("openssl", args, { cwd: dir, stdio: ["ignore", "pipe", "pipe"] });
-    o(["req", "-x509", "-nodes", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-keyout", "ca.key", "-out", "ca.crt", "-subj", "/O=zerotrust/CN=ca", "-days", "1"]);
-    o(["req", "-x509", "-nodes", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-keyout", GATEWAY_FILES.key, "-out", GATEWAY_FILES.certificate, "-subj", "/CN=gw", "-days", "1"]);
-    writeFileSync(join(dir, GATEWAY_FILES.clientCas), readFileSync(join(dir, "ca.crt")));
-    writeFileSync(join(dir, GATEWAY_FILES.crl), buildCrl({
-        caCertPem: readFileSync(join(dir, "ca.crt"), "utf8"), caKeyPem: readFileSync(join(dir, "ca.key"), "utf8"), revokedSerials: ["1A2B"], window: 100, windowDays: 7,
-    }));
+    writeGatewayPki(dir);
     return dir;
 }
 
