@@ -355,6 +355,24 @@ test.serial("adding a node updates only the hosts that peer with it; untouched t
     t.regex(probe({ namespace: ns("app-3") }, [`${meshOf("db")}:5432`])[`${meshOf("db")}:5432`], /refused|open/);
 });
 
+if (lab.releases) {
+    // day2-operations.test.ts covers rotation on this machine's programs; here the cut-over runs on two releases' wg and bash.
+    test.serial("rotating two nodes' WireGuard keys in one update: each cuts over on its own release and peers with the new keys", async (t) => {
+        const rotating = ["gateway", "db"];
+        const before = Object.fromEntries(rotating.map((h) => [h, out.hosts[h].publicKey as string]));
+        const { ran, error } = await up({ ...MESH_ONLY, revokedClients: ["bob"], extraAppServers: 1, keyGenerations: { gateway: 2, db: 2 } });
+        t.is(error, undefined);
+        t.log(`rotating ${rotating.map((h) => `${h} (${releaseOf(h)})`).join(" and ")}: ran ${ran.join(" ")}`);
+        t.deepEqual(ran.filter((r) => r.endsWith("-key-cutover")).sort(), rotating.map((h) => `${h}-key-cutover`).sort());
+        for (const h of rotating) {
+            t.not(out.hosts[h].publicKey, before[h], `${h} has a new key`);
+            t.is(inLabHost(`${LAB_ROOT}/${h}`, ["wg", "show", "wg0", "public-key"]).trim(), out.hosts[h].publicKey, `${h} runs it`);
+        }
+        t.notThrows(() => execFileSync("ip", ["netns", "exec", ns("app-1"), "ping", "-c", "1", "-W", "2", meshOf("db")]), "app-1 reaches db with its new key");
+        t.deepEqual(await engine.preview(), [], "converged");
+    });
+}
+
 test.serial("pulumi destroy removes every namespace, interface and process", async (t) => {
     const pids = [...SEED_NODES.map((n) => n.name), "app-3"].map((h) => Number(readFileSync(`${LAB_ROOT}/${h}/sshd.pid`, "utf8")));
     await engine.destroy();
