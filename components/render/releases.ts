@@ -14,6 +14,11 @@ export interface ReleaseProfile {
     sshdKex: string[];
     /** nginx >= 1.19.4 knows ssl_conf_command (one TLS 1.3 ticket per handshake). */
     nginxSslConfCommand: boolean;
+    /**
+     * OpenSSH < 8.7 turns keyboard-interactive off with ChallengeResponseAuthentication: there
+     * `KbdInteractiveAuthentication no` alone leaves it on (bullseye's `sshd -T`, measured).
+     */
+    sshdChallengeResponse: boolean;
     /** Ubuntu LTS releases whose nginx and OpenSSH take the same rendering (untested: no Ubuntu archive here). */
     ubuntuLike: string;
 }
@@ -28,6 +33,7 @@ export const RELEASES: Record<string, ReleaseProfile> = {
         // OpenSSH 8.4 has no post-quantum hybrid (sntrup761 arrived in 8.5).
         sshdKex: CURVE25519,
         nginxSslConfCommand: false,
+        sshdChallengeResponse: true,
         ubuntuLike: "22.04 has the same nginx 1.18.0 (its OpenSSH 8.9p1 would take debian-12's key exchange)",
     },
     "debian-12": {
@@ -36,6 +42,7 @@ export const RELEASES: Record<string, ReleaseProfile> = {
         versions: { nginx: "1.22.1", openssh: "9.2p1", nftables: "1.0.6", wireguardTools: "1.0.20210223", kernel: "6.1", systemd: "252", bash: "5.2.15" },
         sshdKex: ["sntrup761x25519-sha512@openssh.com", ...CURVE25519],
         nginxSslConfCommand: true,
+        sshdChallengeResponse: false,
         ubuntuLike: "24.04 (nginx 1.24, OpenSSH 9.6p1)",
     },
     "debian-13": {
@@ -45,6 +52,7 @@ export const RELEASES: Record<string, ReleaseProfile> = {
         // OpenSSH 9.9 added ML-KEM (FIPS 203) hybrid key exchange; 10.0 makes it its default.
         sshdKex: ["mlkem768x25519-sha256", "sntrup761x25519-sha512", "sntrup761x25519-sha512@openssh.com", ...CURVE25519],
         nginxSslConfCommand: true,
+        sshdChallengeResponse: false,
         ubuntuLike: "not known here (no Ubuntu archive is reachable to compare 26.04)",
     },
 };
