@@ -196,6 +196,7 @@ start_libvirt() {
     # libvirt's qemu runs as its own user: it must reach the base image (a backing file, which
     # libvirt does not copy) and the kernel beside it.
     u="$(libvirt_qemu_user)"
+    chmod 711 "$(dirname "$dir")" "$dir"
     if [ "$u" != root ] && id "$u" >/dev/null 2>&1; then
         for f in "$ZT_IMAGE" "${kernel_args[1]:-}" "${kernel_args[3]:-}"; do
             [ -n "$f" ] || continue
@@ -203,7 +204,6 @@ start_libvirt() {
         done
     fi
     # Reached by libvirt's qemu user; the seed (the VM's host key) stays readable by that user alone.
-    chmod 711 "$(dirname "$dir")" "$dir"
     if [ "$u" != root ] && id "$u" >/dev/null 2>&1; then chown "$u:" "$dir/disk.qcow2" "$dir/seed.iso"; fi
     # The same accelerator choice as with qemu: a KVM that opens but cannot run a vCPU means TCG ("qemu").
     case "$(accelerator)" in
@@ -212,7 +212,7 @@ start_libvirt() {
         *) fail "accelerator $ZT_ACCEL: use auto, kvm or tcg with libvirt" ;;
     esac
     log "libvirt with virt-type $virt_type"
-    : >"$dir/console.log"; chmod 666 "$dir/console.log"
+    : >"$dir/console.log"   # libvirtd opens it and hands qemu the descriptor
     # The seed as a read-only virtio disk, as with qemu: the guest needs no CD-ROM driver for it.
     # The machine as with qemu (q35, no USB or balloon: emulated USB controllers poll, which costs CPU under TCG).
     virt-install --connect qemu:///system --name "$ZT_VM" --virt-type "$virt_type" "${cpu[@]}" --machine q35 --controller usb,model=none \
