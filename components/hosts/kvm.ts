@@ -23,8 +23,13 @@ export interface KvmHypervisor {
     port?: number;
     /** Login user; it must be able to run qemu (or virsh) and create tap devices. Default: "root". */
     user?: string;
-    /** The hypervisor's SSH public key ("ssh-ed25519 AAAA..."), pinned. */
-    hostKey: string;
+    /** The hypervisor's SSH public key ("ssh-ed25519 AAAA..."), pinned. An output (a host made in the same stack) is checked once known. */
+    hostKey: pulumi.Input<string>;
+    /**
+     * Interfaces of the deploying machine the route to `host` must leave through; the VM's script
+     * refuses to connect otherwise (a lab hypervisor: the lab's own interfaces). Default: any route.
+     */
+    onlyVia?: string[];
 }
 
 export interface KvmHostArgs {
@@ -64,8 +69,17 @@ export interface KvmHostArgs {
     stateDir?: string;
     /** "auto" (KVM when it works, TCG otherwise), "kvm", "tcg" or "kvm:tcg" (qemu only). Default: "auto". */
     accelerator?: string;
-    /** "auto" (libvirt where libvirtd answers, qemu otherwise), "libvirt" or "qemu". Default: "auto". */
+    /**
+     * "auto" (libvirt where libvirtd answers, qemu otherwise), "libvirt" or "qemu". Network "nat" is
+     * qemu's own user networking, so it always runs under qemu. Default: "auto".
+     */
     driver?: string;
+    /**
+     * Interfaces the route to the VM's address must leave through where its script runs (this
+     * machine, or the hypervisor), checked before every probe of the VM's SSH: the VM's bridge, say.
+     * Default: any route.
+     */
+    onlyVia?: string[];
     /** Seconds to wait for SSH with the pinned host key after starting the VM. Default: 600. */
     bootTimeoutSeconds?: number;
     /**
@@ -112,7 +126,10 @@ export interface KvmPlan {
     wireguardEndpoint: string;
     natForwards: string;
     hypervisor?: string;
+    /** The pinned key when it is known at plan time (an output is added by KvmHost once it resolves). */
     hypervisorHostKey?: string;
+    hypervisorOnlyVia: string[];
+    onlyVia: string[];
     accelerator: string;
     driver: string;
     bootTimeoutSeconds: number;
@@ -135,19 +152,30 @@ export function planKvmHost(name: string, args: KvmHostArgs): KvmPlan {
     const stateDir = checkPath("stateDir", args.stateDir ?? "/var/lib/zerotrust-kvm");
     const accelerator = args.accelerator ?? "auto";
     if (!["auto", "kvm", "tcg", "kvm:tcg"].includes(accelerator)) throw new ValidationError("accelerator", accelerator, "use \"auto\", \"kvm\", \"tcg\" or \"kvm:tcg\"");
-    const driver = args.driver ?? "auto";
-    if (!["auto", "qemu", "libvirt"].includes(driver)) throw new ValidationError("driver", driver, "use \"auto\", \"qemu\" or \"libvirt\"");
+    if (!["auto", "qemu", "libvirt"].includes(args.driver ?? "auto")) throw new ValidationError("driver", args.driver, "use \"auto\", \"qemu\" or \"libvirt\"");
+    if (args.driver === "libvirt" && network === "nat") {
+        throw new ValidationError("driver", args.driver, "network \"nat\" is qemu's user networking with forwarded ports, which libvirt does not do: use driver \"qemu\" (or network \"bridge\")");
+    }
+    if (args.driver === "libvirt" && accelerator === "kvm:tcg") {
+        throw new ValidationError("accelerator", accelerator, "\"kvm:tcg\" is a qemu fallback; with libvirt use \"auto\", \"kvm\" or \"tcg\"");
+    }
+    // "auto" would pick libvirt wherever libvirtd runs, which cannot forward ports for "nat".
+    const driver = network === "nat" ? "qemu" : args.driver ?? "auto";
+    const onlyVia = (args.onlyVia ?? []).map((d, i) => checkInterfaceName(`onlyVia[${i}]`, d));
     const bootTimeoutSeconds = checkPositiveInt("bootTimeoutSeconds", args.bootTimeoutSeconds ?? 600, 7200);
     if (typeof args.authorizedKey === "string") checkOpenSshPublicKey("authorizedKey", args.authorizedKey);
 
     let hypervisor: string | undefined;
     let hypervisorHostKey: string | undefined;
+    let hypervisorOnlyVia: string[] = [];
     if (args.hypervisor) {
         const h = args.hypervisor;
         const host = checkHost("hypervisor.host", h.host);
         const port = checkPort("hypervisor.port", h.port ?? 22);
         hypervisor = `${checkUserName("hypervisor.user", h.user ?? "root")}@${host}:${port}`;
-        hypervisorHostKey = checkOpenSshPublicKey("hypervisor.hostKey", h.hostKey);
+        if (typeof h.hostKey === "string") hypervisorHostKey = checkOpenSshPublicKey("hypervisor.hostKey", h.hostKey);
+        else if (h.hostKey === undefined || h.hostKey === null) throw new ValidationError("hypervisor.hostKey", h.hostKey, "pin the hypervisor's SSH host key (ssh-keyscan -t ed25519 HOST)");
+        hypervisorOnlyVia = (h.onlyVia ?? []).map((d, i) => checkInterfaceName(`hypervisor.onlyVia[${i}]`, d));
     }
 
     let bridge = "", address = "", prefixLength = 24, gateway: string | undefined, sshHost: string, sshPort = 22;
@@ -181,7 +209,7 @@ export function planKvmHost(name: string, args: KvmHostArgs): KvmPlan {
     return {
         vmName, hostname, user, image, vcpus, memoryMiB, diskGiB, network, bridge, address, prefixLength, gateway,
         mac: macFor(vmName), tap: tapFor(vmName), vmDir: `${stateDir}/${vmName}`,
-        sshHost, sshPort, wireguardEndpoint, natForwards, hypervisor, hypervisorHostKey, accelerator, driver, bootTimeoutSeconds,
+        sshHost, sshPort, wireguardEndpoint, natForwards, hypervisor, hypervisorHostKey, hypervisorOnlyVia, onlyVia, accelerator, driver, bootTimeoutSeconds,
     };
 }
 
@@ -227,10 +255,12 @@ export function vmEnvironment(plan: KvmPlan): Record<string, string> {
         ZT_ADDRESS: plan.network === "nat" ? "127.0.0.1" : plan.address, ZT_SSH_PORT: String(plan.sshPort),
         ZT_NAT_FORWARDS: plan.natForwards, ZT_META_DATA: seedMetaData(plan), ZT_NETWORK_CONFIG: seedNetworkConfig(plan),
         ZT_ACCEL: plan.accelerator, ZT_DRIVER: plan.driver, ZT_BOOT_TIMEOUT: String(plan.bootTimeoutSeconds),
+        ZT_ONLY_VIA: plan.onlyVia.join(" "),
     };
     if (plan.hypervisor) {
         env.ZT_HYPERVISOR = plan.hypervisor;
-        env.ZT_HYPERVISOR_HOST_KEY = plan.hypervisorHostKey!;
+        env.ZT_HYPERVISOR_ONLY_VIA = plan.hypervisorOnlyVia.join(" ");
+        if (plan.hypervisorHostKey !== undefined) env.ZT_HYPERVISOR_HOST_KEY = plan.hypervisorHostKey;
     }
     return env;
 }
@@ -260,7 +290,10 @@ export class KvmHost extends pulumi.ComponentResource {
         const userData = pulumi.all([args.authorizedKey, hostKey.privateKeyOpenssh, hostKey.publicKeyOpenssh])
             .apply(([authorized, priv, pub]) => seedUserData(plan, authorized, priv, pub));
         const script = assetPath("hosts/kvm/vm.sh");
-        const env = vmEnvironment(plan);
+        const env: Record<string, pulumi.Input<string>> = vmEnvironment(plan);
+        if (args.hypervisor && plan.hypervisorHostKey === undefined) {
+            env.ZT_HYPERVISOR_HOST_KEY = pulumi.output(args.hypervisor.hostKey).apply((k) => checkOpenSshPublicKey("hypervisor.hostKey", k));
+        }
         this.vm = new command.local.Command(`${name}-vm`, {
             create: `/bin/bash ${script} create`,
             delete: `/bin/bash ${script} delete`,

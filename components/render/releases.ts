@@ -17,6 +17,11 @@ export interface ReleaseProfile {
     sshdKex: string[];
     /** nginx >= 1.19.4 knows ssl_conf_command (one TLS 1.3 ticket per handshake). */
     nginxSslConfCommand: boolean;
+    /**
+     * OpenSSH < 8.7 turns keyboard-interactive off with ChallengeResponseAuthentication: there
+     * `KbdInteractiveAuthentication no` alone leaves it on (bullseye's `sshd -T`, measured).
+     */
+    sshdChallengeResponse: boolean;
     /** Ubuntu LTS releases whose nginx and OpenSSH take the same rendering (untested: no Ubuntu archive here). */
     ubuntuLike: string;
 }
@@ -32,6 +37,7 @@ export const RELEASES: Record<string, ReleaseProfile> = {
         // experimental (never on by default) and withdrawn in 8.5 for sntrup761: not offered.
         sshdKex: CURVE25519,
         nginxSslConfCommand: false,
+        sshdChallengeResponse: true,
         ubuntuLike: "22.04 has the same nginx 1.18.0 (its OpenSSH 8.9p1 would take debian-12's key exchange)",
     },
     "debian-12": {
@@ -42,6 +48,7 @@ export const RELEASES: Record<string, ReleaseProfile> = {
         // an older bookworm sshd refuses it, and it names the same algorithm: not rendered.
         sshdKex: ["sntrup761x25519-sha512@openssh.com", ...CURVE25519],
         nginxSslConfCommand: true,
+        sshdChallengeResponse: false,
         ubuntuLike: "24.04 (nginx 1.24, OpenSSH 9.6p1)",
     },
     "debian-13": {
@@ -51,6 +58,7 @@ export const RELEASES: Record<string, ReleaseProfile> = {
         // OpenSSH 9.9 added ML-KEM (FIPS 203) hybrid key exchange; 10.0 makes it its default.
         sshdKex: ["mlkem768x25519-sha256", "sntrup761x25519-sha512", "sntrup761x25519-sha512@openssh.com", ...CURVE25519],
         nginxSslConfCommand: true,
+        sshdChallengeResponse: false,
         ubuntuLike: "not known here (no Ubuntu archive is reachable to compare 26.04)",
     },
 };

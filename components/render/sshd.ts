@@ -32,6 +32,7 @@ export function renderSshdConfig(s: SshdSettings): string {
         "AuthenticationMethods publickey",
         "PasswordAuthentication no",
         "KbdInteractiveAuthentication no",
+        ...(s.release.sshdChallengeResponse ? ["ChallengeResponseAuthentication no"] : []),
         `PermitRootLogin ${s.permitRootLogin}`,
         "PermitEmptyPasswords no",
         "X11Forwarding no",

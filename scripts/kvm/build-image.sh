@@ -14,7 +14,7 @@ set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 step() { printf '==> kvm image: %s\n' "$*" >&2; }
 
-PACKAGES=(openssh-server wireguard-tools nftables iproute2 systemd-sysv udev dbus kmod linux-image-cloud-amd64
+PACKAGES=(openssh-server wireguard-tools nftables iproute2 systemd-sysv udev dbus kmod linux-image-cloud-amd64 e2fsprogs
     initramfs-tools jq netbase iputils-ping procps)
 suite="${ZT_KVM_SUITE:-$(. /etc/os-release && echo "$VERSION_CODENAME")}"
 size="${ZT_KVM_IMAGE_SIZE:-2G}"
@@ -33,7 +33,14 @@ mirror_from_apt() {
         uri="$(awk -v s="$suite" '$1 == "deb" { u = ""; for (i = 2; i <= NF; i++) { if ($i ~ /^\[/) continue; if (u == "") { u = $i; continue } if ($i == s) { print u; exit } break } }' "$f")"
         [ -n "$uri" ] && { echo "$uri"; return; }
     done
-    return 1
+    # No source lists $suite (apt here names only the machine's release): the Debian archive apt
+    # uses serves the other releases too. The first non-security URI ending in /debian.
+    for f in /etc/apt/sources.list.d/*.sources; do
+        [ -e "$f" ] || continue
+        awk 'BEGIN{RS=""} $0 !~ /debian-security/ { for (i = 1; i <= NF; i++) if ($i == "URIs:" && $(i + 1) ~ /\/debian\/?$/) { print $(i + 1); exit } }' "$f"
+    done | head -n1 | grep . && return 0
+    awk '$1 == "deb" && $0 !~ /security/ { for (i = 2; i <= NF; i++) if ($i !~ /^\[/) { if ($i ~ /\/debian\/?$/) print $i; break } }' \
+        /etc/apt/sources.list /etc/apt/sources.list.d/*.list 2>/dev/null | head -n1 | grep .
 }
 
 key="$( { echo "$suite ${PACKAGES[*]} $size"; cat "$0" "$here"/image/*; } | sha256sum | cut -c1-16)"
@@ -46,7 +53,7 @@ if [ -s "$image" ] && [ -s "$image.vmlinuz" ] && [ -s "$image.initrd" ]; then
 fi
 
 mirror="${ZT_KVM_MIRROR:-$(mirror_from_apt || true)}"
-[ -n "$mirror" ] || { echo "kvm image: no Debian mirror for $suite in apt's sources; set ZT_KVM_MIRROR" >&2; exit 1; }
+[ -n "$mirror" ] || { echo "kvm image: no Debian archive in apt's sources to take $suite from; set ZT_KVM_MIRROR" >&2; exit 1; }
 mkdir -p "$cache"
 work="$(mktemp -d "$cache/build.XXXXXX")"
 root="$work/root"

@@ -122,3 +122,22 @@ test("a reload that starts while sshd is still restarting waits until it listens
     t.is(rc, "0", out);
     t.is(connection, "accepted");
 });
+
+test("on debian-11's own sshd (OpenSSH 8.4) the drop-in alone turns keyboard-interactive off, as the drift check reads it", (t) => {
+    // The release's file tree (made once, cached; CI makes it before the tests).
+    const tree = run("bash", [assetPath("hosts/lab/release-tree.sh"), "debian-11"]).trim().split("\n").pop()!;
+    const dir = mkdtempSync(join(tree, "tmp", "zt-sshd-"));
+    t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+    const inTree = dir.slice(tree.length);
+    run("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", join(dir, "host_key")]);
+    // As ssh.sh's zt_concern_state reads the payload: `sshd -T -f` on the drop-in by itself.
+    writeFileSync(join(dir, "sshd.conf"), renderSshdConfig({ allowUsers: ["root"], permitRootLogin: "prohibit-password", release: RELEASES["debian-11"] }) +
+        `HostKey ${inTree}/host_key\nPidFile none\n`);
+    mkdirSync(join(tree, "run", "sshd"), { recursive: true, mode: 0o755 });
+    const effective = run("chroot", [tree, "/usr/sbin/sshd", "-T", "-f", `${inTree}/sshd.conf`, "-C", "user=root,host=x,addr=10.77.0.9"]);
+    t.regex(effective, /^kbdinteractiveauthentication no$/m);
+    t.regex(effective, /^challengeresponseauthentication no$/m);
+    // Without the old keyword, 8.4 leaves it on: what the rendering for debian-11 guards against.
+    writeFileSync(join(dir, "sshd.conf"), `KbdInteractiveAuthentication no\nHostKey ${inTree}/host_key\nPidFile none\n`);
+    t.regex(run("chroot", [tree, "/usr/sbin/sshd", "-T", "-f", `${inTree}/sshd.conf`]), /^kbdinteractiveauthentication yes$/m);
+});

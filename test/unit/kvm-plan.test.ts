@@ -1,6 +1,7 @@
 // KvmHost without a VM: input validation, the NoCloud seed, the script's environment, and the
 // resources it registers under mocks (the host key tracked, the seed with the private key on stdin only).
 import test from "ava";
+import * as pulumi from "@pulumi/pulumi";
 import { installMocks, plain } from "../helpers/mocks";
 
 const recorded = installMocks();
@@ -77,6 +78,34 @@ test("nat: forwarded ports on the hypervisor, DHCP inside", (t) => {
     t.like(vmEnvironment(remote), { ZT_HYPERVISOR: "root@198.51.100.20:22", ZT_HYPERVISOR_HOST_KEY: KEY });
 });
 
+test("drivers: nat always runs under qemu, libvirt refuses nat and kvm:tcg, naming the field", (t) => {
+    const nat = { image: BASE.image, network: "nat", authorizedKey: KEY };
+    t.is(planKvmHost("db", nat).driver, "qemu", "auto would pick libvirt wherever libvirtd runs, which cannot forward ports");
+    t.is(planKvmHost("db", BASE).driver, "auto");
+    t.is(planKvmHost("db", { ...BASE, driver: "libvirt" }).driver, "libvirt");
+    t.throws(() => planKvmHost("db", { ...nat, driver: "libvirt" }), { message: /^driver: .*use driver "qemu"/ });
+    t.throws(() => planKvmHost("db", { ...BASE, driver: "libvirt", accelerator: "kvm:tcg" }), { message: /^accelerator: .*with libvirt/ });
+    t.throws(() => planKvmHost("db", { ...BASE, driver: "xen" }), { message: /^driver: / });
+});
+
+test("route guards: the VM's own and the hypervisor's interfaces reach the script, checked as interface names", (t) => {
+    const hv = { host: "10.213.20.5", hostKey: KEY, onlyVia: ["ztbr-kvmt", "zt-kvmt-op"] };
+    const p = planKvmHost("db", { ...BASE, bridge: "br0", onlyVia: ["br0"], hypervisor: hv });
+    t.like(vmEnvironment(p), { ZT_ONLY_VIA: "br0", ZT_HYPERVISOR: "root@10.213.20.5:22", ZT_HYPERVISOR_ONLY_VIA: "ztbr-kvmt zt-kvmt-op", ZT_HYPERVISOR_HOST_KEY: KEY });
+    t.is(vmEnvironment(planKvmHost("db", BASE)).ZT_ONLY_VIA, "", "no guard unless asked for");
+    t.throws(() => planKvmHost("db", { ...BASE, onlyVia: ["br0 eth0"] }), { message: /^onlyVia\[0\]: / });
+    t.throws(() => planKvmHost("db", { ...BASE, hypervisor: { ...hv, onlyVia: ["$(x)"] } }), { message: /^hypervisor.onlyVia\[0\]: / });
+    t.throws(() => planKvmHost("db", { ...BASE, hypervisor: { host: "10.213.20.5", hostKey: undefined as any } }), { message: /^hypervisor.hostKey: .*pin/ });
+});
+
+test("KvmHost: a hypervisor made in the same stack pins its host key once it is known", async (t) => {
+    const hostKey = pulumi.output(Promise.resolve(KEY));
+    new KvmHost("remote-1", { ...BASE, address: "10.90.0.12", hypervisor: { host: "10.90.0.2", hostKey } });
+    await settle();
+    const vm = recorded.find((r) => r.type === "command:local:Command" && r.name === "remote-1-vm")!;
+    t.like(plain(vm.inputs.environment), { ZT_HYPERVISOR: "root@10.90.0.2:22", ZT_HYPERVISOR_HOST_KEY: KEY });
+});
+
 test("KvmHost: a tracked host key, one command whose stdin alone carries the private key", async (t) => {
     recorded.length = 0;
     const host = new KvmHost("app-1", { ...BASE, address: "10.90.0.11" });
@@ -101,7 +130,7 @@ test("placeOnKvm: one VM per node, addresses from the subnet, the bootstrap sour
     t.deepEqual(bootstrapSshSources, ["10.90.0.1"]);
     t.is(placed.gateway.underlay, "10.90.0.10");
     t.is(placed.db.endpoint, "10.90.0.50:51820");
-    t.deepEqual(recorded.filter((r) => r.type === "zerotrust:kvm:KvmHost").map((r) => r.name).filter((n) => n !== "app-1").sort(), ["db", "gateway"]);
+    t.deepEqual(recorded.filter((r) => r.type === "zerotrust:kvm:KvmHost").map((r) => r.name).filter((n) => n !== "app-1" && n !== "remote-1").sort(), ["db", "gateway"]);
     t.truthy(recorded.find((r) => r.name === "deployer-key"));
     const db = recorded.find((r) => r.name === "db-vm")!;
     t.is(plain(db.inputs.environment).ZT_MEMORY_MIB, "4096");

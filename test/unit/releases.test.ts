@@ -39,6 +39,15 @@ test("sshd: each release gets its strongest key exchange, post-quantum where its
     for (const r of SUPPORTED_RELEASES) t.regex(kex(r), /curve25519-sha256/, r);
 });
 
+test("sshd: keyboard-interactive off on every release, with OpenSSH 8.4's own keyword on debian-11 only", (t) => {
+    const conf = (r: string) => renderSshdConfig({ allowUsers: ["root"], permitRootLogin: "prohibit-password", release: RELEASES[r] });
+    for (const r of SUPPORTED_RELEASES) t.regex(conf(r), /^KbdInteractiveAuthentication no$/m, r);
+    t.regex(conf("debian-11"), /^ChallengeResponseAuthentication no$/m);
+    // 8.7 made it an alias: the files of debian-12 and -13 stay as they were.
+    t.notRegex(conf("debian-12"), /ChallengeResponse/);
+    t.notRegex(conf("debian-13"), /ChallengeResponse/);
+});
+
 test("nginx: ssl_conf_command only where nginx knows it (1.19.4 and later); the rest is the same on every release", (t) => {
     const conf = (r: string) => renderGatewayConfig({
         listenPort: 443, serverName: "gw.example.internal", upstreams: ["10.77.0.5:8080"], allowedDns: ["CN=alice,O=zerotrust"],

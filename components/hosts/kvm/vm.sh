@@ -8,12 +8,25 @@
 # Environment: ZT_VM, ZT_VM_DIR, ZT_IMAGE, ZT_VCPUS, ZT_MEMORY_MIB, ZT_DISK_GIB, ZT_NETWORK
 # (bridge|nat), ZT_BRIDGE, ZT_TAP, ZT_MAC, ZT_ADDRESS (what SSH is dialed at), ZT_SSH_PORT,
 # ZT_NAT_FORWARDS (qemu user-mode hostfwd rules, nat only), ZT_META_DATA, ZT_NETWORK_CONFIG,
-# ZT_HOST_PUBLIC_KEY, ZT_ACCEL (auto|kvm|tcg|kvm:tcg, default auto), ZT_DRIVER (auto|qemu|libvirt), ZT_BOOT_TIMEOUT.
+# ZT_HOST_PUBLIC_KEY, ZT_ACCEL (auto|kvm|tcg|kvm:tcg, default auto), ZT_DRIVER (auto|qemu|libvirt), ZT_BOOT_TIMEOUT,
+# ZT_ONLY_VIA (interfaces the route to ZT_ADDRESS must leave through; empty: any).
 # With ZT_HYPERVISOR=user@host[:port] (and ZT_HYPERVISOR_HOST_KEY pinned), the same script runs on
-# that hypervisor over SSH, authenticated by the deployer's own SSH agent or keys.
+# that hypervisor over SSH, authenticated by the deployer's own SSH agent or keys; with
+# ZT_HYPERVISOR_ONLY_VIA, only when the route to the hypervisor leaves through one of those interfaces.
 set -euo pipefail
 umask 077
 action="$1"
+
+# Refuses unless this machine's route to $1 leaves through one of the interfaces in $2 (none: any).
+route_guard() {
+    local address="$1" allowed="$2" dev
+    [ -n "$allowed" ] || return 0
+    [[ "$address" =~ ^[0-9.]+$ ]] || address="$(getent ahostsv4 "$address" | awk '{print $1; exit}')"
+    dev="$(ip route get "$address" 2>/dev/null | awk '{for (i = 1; i < NF; i++) if ($i == "dev") {print $(i + 1); exit}}')"
+    for d in $allowed; do [ "$d" = "$dev" ] && return 0; done
+    printf 'kvm %s: FAILED: refusing to connect to %s: it is routed via %s, not via %s\n' "${ZT_VM:-?}" "$1" "${dev:-no interface}" "$allowed" >&2
+    return 1
+}
 
 if [ -n "${ZT_HYPERVISOR:-}" ]; then
     hv="${ZT_HYPERVISOR%:*}"; port=22
@@ -25,6 +38,7 @@ if [ -n "${ZT_HYPERVISOR:-}" ]; then
         printf '[%s]:%s %s\n' "$hvhost" "$port" "$ZT_HYPERVISOR_HOST_KEY" >"$known"
     userdata=""
     [ "$action" = create ] && userdata="$(cat)"
+    route_guard "$hvhost" "${ZT_HYPERVISOR_ONLY_VIA:-}"
     {
         # shellcheck disable=SC2046 # variable names (no blanks, no glob characters), split on purpose
         declare -p $(compgen -v ZT_ | grep -v '^ZT_HYPERVISOR')
@@ -34,9 +48,12 @@ if [ -n "${ZT_HYPERVISOR:-}" ]; then
         echo ")\""
         echo "export ZT_USER_DATA"
         echo "set -- $action"
+        declare -f route_guard
         sed '1,/^# --- local part ---$/d' "$0"
-    } | ssh -o BatchMode=yes -o StrictHostKeyChecking=yes -o UserKnownHostsFile="$known" -o ConnectTimeout=20 \
-        -p "$port" "$hv" 'bash -s'
+    # The whole script is read before it runs (bash -s would share its stdin with every program
+    # the script starts, and one that reads stdin would eat the rest of the script).
+    } | ssh -o BatchMode=yes -o StrictHostKeyChecking=yes -o UserKnownHostsFile="$known" -o GlobalKnownHostsFile=/dev/null \
+        -o ConnectTimeout=20 -p "$port" "$hv" 's="$(cat)"; exec bash -c "$s" zt-vm.sh </dev/null'
     exit $?
 fi
 # --- local part ---
@@ -48,6 +65,9 @@ log() { printf 'kvm %s: %s\n' "$ZT_VM" "$*" >&2; }
 fail() { log "FAILED: $*"; exit 1; }
 
 driver() {
+    # The driver a VM was made with is kept beside it: a delete (or a later create) must not pick
+    # another one because libvirtd started or stopped in between.
+    if [ -s "$dir/driver" ]; then cat "$dir/driver"; return; fi
     case "${ZT_DRIVER:-auto}" in
         qemu|libvirt) echo "$ZT_DRIVER" ;;
         *) if command -v virsh >/dev/null && virsh -c qemu:///system uri >/dev/null 2>&1; then echo libvirt; else echo qemu; fi ;;
@@ -84,6 +104,7 @@ remove_all() {
 
 host_key_matches() { # the key SSH answers with, compared with the pinned one
     local got want
+    route_guard "$ZT_ADDRESS" "${ZT_ONLY_VIA:-}" || exit 1
     want="$(awk '{print $1" "$2}' <<<"$ZT_HOST_PUBLIC_KEY")"
     got="$(ssh-keyscan -T 3 -t ed25519 -p "$ZT_SSH_PORT" "$ZT_ADDRESS" 2>/dev/null | awk '{print $2" "$3}')"
     [ -n "$got" ] && [ "$got" = "$want" ]
@@ -160,15 +181,46 @@ start_qemu() {
         fail "qemu did not start: $(tail -n 5 "$dir/qemu.err")"
 }
 
+libvirt_qemu_user() { # the user libvirt runs qemu as (qemu.conf; Debian's default)
+    local u
+    u="$(sed -n 's/^[[:space:]]*user[[:space:]]*=[[:space:]]*"\(.*\)"/\1/p' /etc/libvirt/qemu.conf 2>/dev/null | tail -n1)"
+    echo "${u:-libvirt-qemu}"
+}
+
 start_libvirt() {
-    local net boot=()
-    if [ "$ZT_NETWORK" = bridge ]; then net="bridge=$ZT_BRIDGE,mac=$ZT_MAC,model=virtio"; else net="network=default,mac=$ZT_MAC,model=virtio"; fi
+    local net boot=() virt_type u f cpu
+    [ "$ZT_NETWORK" = bridge ] || fail "libvirt takes network \"bridge\" only"
+    ip link show "$ZT_BRIDGE" >/dev/null 2>&1 || fail "bridge $ZT_BRIDGE does not exist on this hypervisor; create it"
+    net="bridge=$ZT_BRIDGE,mac=$ZT_MAC,model=virtio"
     boot_files
     if ((${#kernel_args[@]})); then boot=(--boot "kernel=${kernel_args[1]},initrd=${kernel_args[3]},kernel_args=${kernel_args[5]}"); fi
-    chmod 755 "$dir"; chmod 644 "$dir/disk.qcow2" "$dir/seed.iso"   # read by libvirt's qemu user
-    virt-install --connect qemu:///system --name "$ZT_VM" --memory "$ZT_MEMORY_MIB" --vcpus "$ZT_VCPUS" --import \
-        --disk "path=$dir/disk.qcow2,format=qcow2,bus=virtio" --disk "path=$dir/seed.iso,device=cdrom" \
-        --network "$net" "${boot[@]}" --graphics none --noautoconsole --osinfo detect=on,require=off \
+    # libvirt's qemu runs as its own user: it must reach the base image (a backing file, which
+    # libvirt does not copy) and the kernel beside it.
+    u="$(libvirt_qemu_user)"
+    chmod 711 "$(dirname "$dir")" "$dir"
+    if [ "$u" != root ] && id "$u" >/dev/null 2>&1; then
+        for f in "$ZT_IMAGE" "${kernel_args[1]:-}" "${kernel_args[3]:-}"; do
+            [ -n "$f" ] || continue
+            runuser -u "$u" -- test -r "$f" || fail "libvirt runs qemu as $u, which cannot read $f: put the base image (and its .vmlinuz, .initrd) where $u can read it, e.g. /var/lib/libvirt/images"
+        done
+    fi
+    # Reached by libvirt's qemu user; the seed (the VM's host key) stays readable by that user alone.
+    if [ "$u" != root ] && id "$u" >/dev/null 2>&1; then chown "$u:" "$dir/disk.qcow2" "$dir/seed.iso"; fi
+    # The same accelerator choice as with qemu: a KVM that opens but cannot run a vCPU means TCG ("qemu").
+    case "$(accelerator)" in
+        kvm) virt_type=kvm; cpu=() ;;
+        tcg) virt_type=qemu; cpu=(--cpu mode=maximum) ;;   # as qemu's -cpu max: libvirt's default qemu64 is slower
+        *) fail "accelerator $ZT_ACCEL: use auto, kvm or tcg with libvirt" ;;
+    esac
+    log "libvirt with virt-type $virt_type"
+    : >"$dir/console.log"   # libvirtd opens it and hands qemu the descriptor
+    # The seed as a read-only virtio disk, as with qemu: the guest needs no CD-ROM driver for it.
+    # The machine as with qemu (q35, no USB or balloon: emulated USB controllers poll, which costs CPU under TCG).
+    virt-install --connect qemu:///system --name "$ZT_VM" --virt-type "$virt_type" "${cpu[@]}" --machine q35 --controller usb,model=none \
+        --memballoon none --memory "$ZT_MEMORY_MIB" --vcpus "$ZT_VCPUS" --import \
+        --disk "path=$dir/disk.qcow2,format=qcow2,bus=virtio" --disk "path=$dir/seed.iso,format=raw,bus=virtio,readonly=on" \
+        --network "$net" "${boot[@]}" --graphics none --serial "file,path=$dir/console.log" --noautoconsole \
+        --osinfo detect=on,require=off --rng /dev/urandom \
         >"$dir/virt-install.log" 2>&1 || fail "virt-install: $(tail -n 5 "$dir/virt-install.log")"
 }
 
@@ -194,8 +246,12 @@ create)
         exit 0
     fi
     running && { log "settings changed: restarting on the same disk"; stop_vm; }
+    # A VM made with another driver is gone now (stop_vm used the recorded one): record this one.
+    rm -f "$dir/driver"
+    drv="$(driver)"
     make_disk
     printf '%s' "$settings" >"$dir/settings"
+    printf '%s\n' "$drv" >"$dir/driver"
     started=$(date +%s.%N)
     if [ "$(driver)" = libvirt ]; then start_libvirt; else start_qemu; fi
     deadline=$((SECONDS + ${ZT_BOOT_TIMEOUT:-600}))
