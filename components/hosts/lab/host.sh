@@ -41,7 +41,7 @@ create)
     tree=""
     if [ -n "${ZT_LAB_RELEASE:-}" ]; then
         tree="$(bash "$(dirname "$0")/release-tree.sh" "$ZT_LAB_RELEASE" | tail -n1)"
-        mkdir -p "$ZT_ROOT"/{fs,upper,work}
+        mkdir -p "$ZT_ROOT"/{lower,fs,upper,work}
         # The upper layer's root is the host's /: its daemons' users (sshd, www-data) must traverse it.
         chmod 755 "$ZT_ROOT" "$ZT_ROOT/fs" "$ZT_ROOT/upper"
     fi
@@ -80,7 +80,11 @@ CONF
                 # layer of this host. The mounts live in this mount namespace only: they go when
                 # its last process ends.
                 root="$host/fs"
-                mount -t overlay overlay -o "lowerdir=$tree,upperdir=$host/upper,workdir=$host/work" "$root"
+                # The tree is shared by every host of its release: the overlay reads it through a
+                # read-only bind, so nothing on a host can ever write into it.
+                mount --bind "$tree" "$host/lower"
+                mount -o remount,bind,ro "$host/lower"
+                mount -t overlay overlay -o "lowerdir=$host/lower,upperdir=$host/upper,workdir=$host/work" "$root"
                 for d in dev proc sys; do mount --rbind "/$d" "$root/$d"; done
                 mkdir -p "$root/etc/zerotrust" "$root/var/lib/zerotrust" "$root/etc/wireguard"
                 # Bullseye has no wireguard-go: this machine'"'"'s stands in for the kernel module,
