@@ -9,6 +9,7 @@ import { assetPath } from "../../components/assets";
 import { inNamespace, run, scratchNamespace } from "../helpers/netns";
 import { SSH_AUDIT_ACCEPTED_WARNINGS, sshAudit } from "../../scripts/audit/scanners";
 import { RELEASES } from "../../components/render/releases";
+import { inTree, releaseTree } from "../helpers/release-tree";
 
 // This machine is Debian 12: its sshd checks the debian-12 rendering (test/render/releases.test.ts checks every release).
 const THIS_MACHINE = RELEASES["debian-12"];
@@ -124,20 +125,17 @@ test("a reload that starts while sshd is still restarting waits until it listens
 });
 
 test("on debian-11's own sshd (OpenSSH 8.4) the drop-in alone turns keyboard-interactive off, as the drift check reads it", (t) => {
-    // The release's file tree (made once, cached; CI makes it before the tests).
-    const tree = run("bash", [assetPath("hosts/lab/release-tree.sh"), "debian-11"]).trim().split("\n").pop()!;
-    const dir = mkdtempSync(join(tree, "tmp", "zt-sshd-"));
-    t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-    const inTree = dir.slice(tree.length);
-    run("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", join(dir, "host_key")]);
-    // As ssh.sh's zt_concern_state reads the payload: `sshd -T -f` on the drop-in by itself.
-    writeFileSync(join(dir, "sshd.conf"), renderSshdConfig({ allowUsers: ["root"], permitRootLogin: "prohibit-password", release: RELEASES["debian-11"] }) +
-        `HostKey ${inTree}/host_key\nPidFile none\n`);
-    mkdirSync(join(tree, "run", "sshd"), { recursive: true, mode: 0o755 });
-    const effective = run("chroot", [tree, "/usr/sbin/sshd", "-T", "-f", `${inTree}/sshd.conf`, "-C", "user=root,host=x,addr=10.77.0.9"]);
-    t.regex(effective, /^kbdinteractiveauthentication no$/m);
-    t.regex(effective, /^challengeresponseauthentication no$/m);
+    // In an overlay of the release's file tree (made once, cached; CI makes it before the tests): the tree itself stays unchanged.
+    const tree = releaseTree("debian-11");
+    const effective = (dropin: string) => inTree(t, tree, [
+        "set -e; mkdir -p /run/sshd; ssh-keygen -q -t ed25519 -N '' -f /scratch/host_key",
+        "printf 'HostKey /scratch/host_key\\nPidFile none\\n' >>/scratch/sshd.conf",
+        // As ssh.sh's zt_concern_state reads the payload: `sshd -T -f` on the drop-in by itself.
+        "/usr/sbin/sshd -T -f /scratch/sshd.conf -C user=root,host=x,addr=10.77.0.9",
+    ].join("\n"), { files: { "sshd.conf": dropin } });
+    const rendered = effective(renderSshdConfig({ allowUsers: ["root"], permitRootLogin: "prohibit-password", release: RELEASES["debian-11"] }));
+    t.regex(rendered, /^kbdinteractiveauthentication no$/m);
+    t.regex(rendered, /^challengeresponseauthentication no$/m);
     // Without the old keyword, 8.4 leaves it on: what the rendering for debian-11 guards against.
-    writeFileSync(join(dir, "sshd.conf"), `KbdInteractiveAuthentication no\nHostKey ${inTree}/host_key\nPidFile none\n`);
-    t.regex(run("chroot", [tree, "/usr/sbin/sshd", "-T", "-f", `${inTree}/sshd.conf`]), /^kbdinteractiveauthentication yes$/m);
+    t.regex(effective("KbdInteractiveAuthentication no\n"), /^kbdinteractiveauthentication yes$/m);
 });
