@@ -17,7 +17,7 @@ export interface MeshNodeArgs {
     name: string;
     /** Tags that rules select with "tag:<tag>". Default: none. */
     tags?: string[];
-    /** host:port peers dial to reach this node over the underlay. Default: none (it dials out only). */
+    /** host:port or [IPv6]:port peers dial to reach this node over the underlay. Default: none (it dials out only). */
     endpoint?: pulumi.Input<string>;
     /** WireGuard UDP port. Default: 51820. */
     listenPort?: number;
@@ -49,7 +49,7 @@ export interface OperatorPeerArgs {
     management?: boolean;
     /** Explicit mesh address. Default: allocated like a node's. */
     address?: string;
-    /** host:port where nodes can reach this peer. Default: none (it dials out and keeps alive). */
+    /** host:port or [IPv6]:port where nodes can reach this peer. Default: none (it dials out and keeps alive). */
     endpoint?: pulumi.Input<string>;
     /** Generation of its pre-shared-key secret; raise it to rotate the keys of its pairs. Default: 1. */
     pskGeneration?: number;

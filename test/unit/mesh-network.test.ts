@@ -157,3 +157,19 @@ test("previousAddresses: members keep what the stack exported last time; a newco
     t.not(grown.addresses.api, "10.91.0.77");
     t.throws(() => new MeshNetwork("prev-c", args(["web"], { web: 7 } as any)), { message: /previousAddresses/ });
 });
+
+test("an IPv6 endpoint, given or resolved later, is [addr]:port in the peers' configs, canonical; a bare or zoned one stops the mesh", async (t) => {
+    const mesh = new MeshNetwork("v6-endpoints", {
+        cidr: "10.77.0.0/24",
+        nodes: [{ name: "a", endpoint: "[2001:DB8:0::7]:51820" }, { name: "b", endpoint: pulumi.output("[fd12:3456:789a:1:0:0:0:10]:51821") }, { name: "c", endpoint: "10.99.0.3:51820" }],
+        rules: [{ from: "*", to: "*", ports: ["tcp/22"] }],
+    });
+    const c = await resolve(mesh.configOf("c"));
+    t.regex(section(c, "a"), /^Endpoint = \[2001:db8::7\]:51820$/m);
+    t.regex(section(c, "b"), /^Endpoint = \[fd12:3456:789a:1::10\]:51821$/m);
+    t.regex(section(await resolve(mesh.configOf("a")), "c"), /^Endpoint = 10\.99\.0\.3:51820$/m);
+    for (const endpoint of ["2001:db8::7:51820", "[fe80::1%eth0]:51820", "[::ffff:10.99.0.3]:51820"]) {
+        t.throws(() => new MeshNetwork(`v6-bad-${endpoint.length}`, { cidr: "10.77.0.0/24", nodes: [{ name: "a", endpoint }], rules: [] }),
+            { message: /^nodes\[0\]\.endpoint: .* is not valid: / }, endpoint);
+    }
+});
