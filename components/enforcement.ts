@@ -3,14 +3,31 @@
 import { CompiledPolicy, PortRange, inboundAllows } from "./policy";
 import { FirewallSpec } from "./render/nftables";
 import { WireGuardInterface, WireGuardPeer } from "./render/wireguard";
+import { parseIPv4, splitHostPort } from "./validate";
 
 export interface MemberFacts {
     name: string;
     address: string;
     publicKey: string;
     endpoint?: string;
+    /** A second endpoint, [IPv6]:port, for peers that dial over IPv6 only. */
+    ipv6Endpoint?: string;
     listenPort?: number;
     behindNat: boolean;
+    /** It has no IPv4 underlay: it dials its peers' IPv6 endpoints. */
+    ipv6Only?: boolean;
+}
+
+/**
+ * The endpoint `self` dials `peer` at (pure): the peer's endpoint, or for a member without IPv4 the
+ * first of its endpoints that is IPv6 (a DNS name may resolve to one), else none: then only the
+ * peer can start the tunnel, as with a member behind NAT.
+ */
+export function endpointToDial(self: Pick<MemberFacts, "ipv6Only">, peer: Pick<MemberFacts, "endpoint" | "ipv6Endpoint">): string | undefined {
+    if (!self.ipv6Only) return peer.endpoint ?? peer.ipv6Endpoint;
+    if (peer.ipv6Endpoint) return peer.ipv6Endpoint;
+    const host = peer.endpoint === undefined ? undefined : splitHostPort(peer.endpoint)?.host;
+    return host !== undefined && parseIPv4(host) === null ? peer.endpoint : undefined;
 }
 
 /** The key of the pre-shared key shared by two members: the same whichever side asks. */
@@ -42,7 +59,7 @@ export function wireGuardInterfaceFor(
             publicKey: peer.publicKey,
             presharedKey: peer.presharedKey,
             address: peer.address,
-            endpoint: peer.endpoint,
+            endpoint: endpointToDial(self, peer),
             behindNat: peer.behindNat,
         })),
     };

@@ -9,7 +9,7 @@ import { MeshPlan, PlannedMember, planMesh } from "./mesh-plan";
 import { PolicyExpectations, PolicyRule } from "./policy";
 import { PskHolder, derivePresharedKey } from "./preshared-keys";
 import { renderWireGuardConfig } from "./render/wireguard";
-import { checkEndpoint } from "./validate";
+import { checkEndpoint, checkIPv6Endpoint } from "./validate";
 import { clampPrivateKey, publicKeyOf } from "./wireguard-keys";
 
 export interface MeshNodeArgs {
@@ -19,6 +19,16 @@ export interface MeshNodeArgs {
     tags?: string[];
     /** host:port or [IPv6]:port peers dial to reach this node over the underlay. Default: none (it dials out only). */
     endpoint?: pulumi.Input<string>;
+    /**
+     * A second endpoint, [IPv6]:port, for a dual-stack node: peers that are `ipv6Only` dial it,
+     * the others dial `endpoint`. Default: none.
+     */
+    ipv6Endpoint?: pulumi.Input<string>;
+    /**
+     * The node's underlay has no IPv4: it dials its peers' ipv6Endpoint (or their endpoint, when
+     * that is IPv6); a peer with neither must start the tunnel itself. Default: false.
+     */
+    ipv6Only?: boolean;
     /** WireGuard UDP port. Default: 51820. */
     listenPort?: number;
     /** Behind NAT: peers cannot dial it, and it sends keepalives. Default: false. */
@@ -51,6 +61,10 @@ export interface OperatorPeerArgs {
     address?: string;
     /** host:port or [IPv6]:port where nodes can reach this peer. Default: none (it dials out and keeps alive). */
     endpoint?: pulumi.Input<string>;
+    /** [IPv6]:port where IPv6-only nodes can reach this peer. Default: none. */
+    ipv6Endpoint?: pulumi.Input<string>;
+    /** This peer has no IPv4 underlay: it dials the nodes' IPv6 endpoints. Default: false. */
+    ipv6Only?: boolean;
     /** Generation of its pre-shared-key secret; raise it to rotate the keys of its pairs. Default: 1. */
     pskGeneration?: number;
     /**
@@ -119,7 +133,8 @@ export class MeshNetwork extends pulumi.ComponentResource {
         this.plan = plan;
         this.addresses = Object.fromEntries(plan.members.map((m) => [m.name, m.address]));
 
-        const specs = new Map<string, { endpoint?: pulumi.Input<string> }>([...args.nodes, ...(args.operators ?? [])].map((s) => [s.name, s]));
+        const specs = new Map<string, { endpoint?: pulumi.Input<string>; ipv6Endpoint?: pulumi.Input<string> }>(
+            [...args.nodes, ...(args.operators ?? [])].map((s) => [s.name, s]));
         const privateKeys = new Map<string, pulumi.Output<string>>();
         const publicKeys: Record<string, pulumi.Output<string>> = {};
         // What a configuration reads of a member (its public facts and its pre-shared-key secret), as one output.
@@ -136,8 +151,12 @@ export class MeshNetwork extends pulumi.ComponentResource {
             publicKeys[m.name] = pulumi.unsecret(privateKey.apply(publicKeyOf));
             const endpoint = pulumi.output(specs.get(m.name)!.endpoint)
                 .apply((e) => (e === undefined ? undefined : checkEndpoint(`${m.name}.endpoint`, e)));
-            peerView.set(m.name, pulumi.all([publicKeys[m.name], endpoint, pskSecret.base64]).apply(([publicKey, ep, secret]) => ({
+            const ipv6Endpoint = pulumi.output(specs.get(m.name)!.ipv6Endpoint)
+                .apply((e) => (e === undefined ? undefined : checkIPv6Endpoint(`${m.name}.ipv6Endpoint`, e)));
+            peerView.set(m.name, pulumi.all([publicKeys[m.name], endpoint, ipv6Endpoint, pskSecret.base64]).apply(([publicKey, ep, ep6, secret]) => ({
                 name: m.name, address: m.address, publicKey, endpoint: ep, listenPort: m.listenPort, behindNat: m.behindNat, secret,
+                // Absent, not undefined, when not set: the facts of an IPv4-only mesh stay as they were.
+                ...(ep6 === undefined ? {} : { ipv6Endpoint: ep6 }), ...(m.ipv6Only ? { ipv6Only: true } : {}),
             })));
         }
 

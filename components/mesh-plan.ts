@@ -5,7 +5,8 @@ import { allocateAddresses } from "./addressing";
 import { CompiledPolicy, PolicyExpectations, PolicyMember, PolicyRule, checkExpectations, compilePolicy } from "./policy";
 import { DEFAULT_MTU } from "./render/wireguard";
 import {
-    ValidationError, checkEndpoint, checkIPv4, checkInterfaceName, checkName, checkPort, checkPositiveInt, checkTag, checkUnique, parseCidr,
+    ValidationError, checkEndpoint, checkIPv4, checkIPv6Endpoint, checkInterfaceName, checkName, checkPort, checkPositiveInt, checkTag, checkUnique,
+    parseCidr, parseIPv4, splitHostPort,
 } from "./validate";
 
 export const DEFAULT_WG_PORT = 51820;
@@ -15,6 +16,8 @@ export interface MemberSpec {
     name: string;
     tags?: string[];
     endpoint?: unknown;
+    ipv6Endpoint?: unknown;
+    ipv6Only?: boolean;
     listenPort?: number;
     behindNat?: boolean;
     address?: string;
@@ -46,6 +49,8 @@ export interface PlannedMember extends PolicyMember {
     /** UDP port it listens on; operator peers listen on none. */
     listenPort?: number;
     behindNat: boolean;
+    /** It has no IPv4 underlay: it dials its peers over IPv6 only. */
+    ipv6Only: boolean;
     /** Generation of its pre-shared-key secret: a new generation rotates the keys of its pairs. */
     pskGeneration: number;
     /** Generation of its WireGuard key: a new generation rotates it (1 is the key made at first). */
@@ -74,6 +79,12 @@ function planMember(field: string, spec: MemberSpec, kind: "node" | "operator"):
     const { name, tags } = nameAndTags(field, spec);
     // Plain endpoints are checked now; outputs (known only at deploy time) when they resolve.
     if (typeof spec.endpoint === "string") checkEndpoint(`${field}.endpoint`, spec.endpoint);
+    if (typeof spec.ipv6Endpoint === "string") checkIPv6Endpoint(`${field}.ipv6Endpoint`, spec.ipv6Endpoint);
+    if (spec.ipv6Only !== undefined && typeof spec.ipv6Only !== "boolean") throw new ValidationError(`${field}.ipv6Only`, spec.ipv6Only, "expected true or false");
+    const ipv6Only = spec.ipv6Only ?? false;
+    if (ipv6Only && typeof spec.endpoint === "string" && parseIPv4(splitHostPort(spec.endpoint)!.host) !== null) {
+        throw new ValidationError(`${field}.endpoint`, spec.endpoint, "the node is ipv6Only, so no peer can reach it over IPv4: give its [IPv6]:port");
+    }
     const pskGeneration = checkPositiveInt(`${field}.pskGeneration`, spec.pskGeneration ?? 1);
     const keyGeneration = checkPositiveInt(`${field}.keyGeneration`, spec.keyGeneration ?? 1);
     if (kind === "node") {
@@ -82,11 +93,15 @@ function planMember(field: string, spec: MemberSpec, kind: "node" | "operator"):
             management: spec.management ?? false,
             listenPort: checkPort(`${field}.listenPort`, spec.listenPort ?? DEFAULT_WG_PORT),
             behindNat: spec.behindNat ?? false,
+            ipv6Only,
         };
     }
     if (spec.listenPort !== undefined) throw new ValidationError(`${field}.listenPort`, spec.listenPort, "operator peers do not listen; remove it");
     // An operator peer without an endpoint dials out, so it sits behind NAT as far as peers care.
-    return { name, tags, kind, pskGeneration, keyGeneration, management: spec.management ?? true, behindNat: spec.endpoint === undefined };
+    return {
+        name, tags, kind, pskGeneration, keyGeneration, ipv6Only, management: spec.management ?? true,
+        behindNat: spec.endpoint === undefined && spec.ipv6Endpoint === undefined,
+    };
 }
 
 export function planMesh(input: MeshPlanInput): MeshPlan {

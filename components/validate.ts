@@ -243,6 +243,13 @@ export function checkEndpoint(field: string, value: unknown): string {
     return joinHostPort(host, checkPort(field, Number(parts.port)));
 }
 
+/** An endpoint that must be [IPv6]:port (a node's second, IPv6 endpoint); returned canonical. */
+export function checkIPv6Endpoint(field: string, value: unknown): string {
+    const endpoint = checkEndpoint(field, value);
+    if (!endpoint.startsWith("[")) throw new ValidationError(field, value, "expected an IPv6 endpoint in brackets, such as [2001:db8::7]:51820");
+    return endpoint;
+}
+
 /** An address that SSH or WireGuard dials: IPv4, IPv6 (bare, returned canonical) or a DNS name. */
 export function checkHost(field: string, value: unknown): string {
     const s = requireString(field, value);
