@@ -1,6 +1,7 @@
 // Measures a lab's access matrix: from every host (and from this machine, the operator peer) to
 // every other host's mesh and underlay addresses on the given ports.
 import { ChildProcess } from "child_process";
+import { joinHostPort } from "../../components/validate";
 import { LabSource, listen, probe } from "./lab-probe";
 
 export interface LabNode {
@@ -8,6 +9,8 @@ export interface LabNode {
     namespace: string;
     mesh: string;
     underlay: string;
+    /** A dual-stack host's IPv6 underlay address (probed too). */
+    underlay6?: string;
 }
 
 export interface MeasuredMatrix {
@@ -35,7 +38,8 @@ export function measureMatrix(nodes: LabNode[], operator: string, ports: number[
     for (const src of sources) {
         const others = nodes.filter((n) => n.name !== src.name);
         const mesh = others.flatMap((n) => ports.map((p) => ({ to: n.name, port: p, target: `${n.mesh}:${p}` })));
-        const underlay = others.flatMap((n) => ports.map((p) => `${n.underlay}:${p}`));
+        const underlay = others.flatMap((n) => [...new Set([n.underlay, ...(n.underlay6 ? [n.underlay6] : [])])]
+            .flatMap((address) => ports.map((p) => joinHostPort(address, p))));
         // A first round makes every tunnel hand-shake (a busy machine can take seconds); the second counts.
         probe(src.src, mesh.map((m) => m.target), 2000);
         const answers = probe(src.src, [...mesh.map((m) => m.target), ...underlay]);
