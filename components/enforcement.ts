@@ -8,6 +8,8 @@ import { parseIPv4, splitHostPort } from "./validate";
 export interface MemberFacts {
     name: string;
     address: string;
+    /** Its address in the mesh's IPv6 range, when the mesh has one. */
+    address6?: string;
     publicKey: string;
     endpoint?: string;
     /** A second endpoint, [IPv6]:port, for peers that dial over IPv6 only. */
@@ -47,10 +49,12 @@ export function wireGuardInterfaceFor(
     prefixLength: number,
     mtu: number,
     peers: PeerFacts[],
+    prefixLength6?: number,
 ): WireGuardInterface {
     return {
         privateKey,
         addressCidr: `${self.address}/${prefixLength}`,
+        ...(self.address6 && prefixLength6 ? { address6Cidr: `${self.address6}/${prefixLength6}` } : {}),
         listenPort: self.listenPort,
         mtu,
         behindNat: self.behindNat,
@@ -59,6 +63,7 @@ export function wireGuardInterfaceFor(
             publicKey: peer.publicKey,
             presharedKey: peer.presharedKey,
             address: peer.address,
+            ...(peer.address6 ? { address6: peer.address6 } : {}),
             endpoint: endpointToDial(self, peer),
             behindNat: peer.behindNat,
         })),
@@ -76,12 +81,19 @@ export interface FirewallOptions {
     publicTcpPorts?: number[];
 }
 
-export function firewallSpecFor(policy: CompiledPolicy, node: string, addresses: Map<string, string>, opts: FirewallOptions): FirewallSpec {
+/**
+ * A node's firewall from the compiled policy. `addresses6`, for a mesh with an IPv6 range too: every
+ * allow then holds for a source's IPv6 mesh address as for its IPv4 one (the renderer puts each
+ * family in sets of its own).
+ */
+export function firewallSpecFor(policy: CompiledPolicy, node: string, addresses: Map<string, string>, opts: FirewallOptions,
+    addresses6?: Map<string, string>): FirewallSpec {
+    const sourcesOf = (member: string) => [addresses.get(member)!, ...(addresses6 ? [addresses6.get(member)!] : [])];
     const meshAllows: { source: string; port: PortRange }[] = [];
     for (const { port, sources } of inboundAllows(policy, node)) {
         // SSH has a set of its own so that the bootstrap switch touches one place.
         if (port.proto === "tcp" && port.first === opts.sshPort && port.last === opts.sshPort) continue;
-        for (const s of sources) meshAllows.push({ source: addresses.get(s)!, port });
+        for (const s of sources) for (const source of sourcesOf(s)) meshAllows.push({ source, port });
     }
     // Management peers' SSH is among the allows (rule -1), beside any rule that opens the SSH port.
     const sshMembers = new Set<string>();
@@ -90,7 +102,8 @@ export function firewallSpecFor(policy: CompiledPolicy, node: string, addresses:
     }
     return {
         ...opts,
-        sshMeshSources: [...sshMembers].map((m) => addresses.get(m)!).sort(),
+        sshMeshSources: [...sshMembers].flatMap(sourcesOf).sort(),
         meshAllows,
+        ...(addresses6 ? { mesh6: true } : {}),
     };
 }

@@ -2,11 +2,13 @@
 // and the compiled policy. MeshNetwork calls this first, so bad input fails the preview with
 // nothing registered.
 import { allocateAddresses } from "./addressing";
+import { allocateAddresses6 } from "./addressing6";
+import { Cidr6, ipv6DialRefusal } from "./ipv6";
 import { CompiledPolicy, PolicyExpectations, PolicyMember, PolicyRule, checkExpectations, compilePolicy } from "./policy";
 import { DEFAULT_MTU } from "./render/wireguard";
 import {
-    ValidationError, checkEndpoint, checkIPv4, checkIPv6Endpoint, checkInterfaceName, checkName, checkPort, checkPositiveInt, checkTag, checkUnique,
-    parseCidr, parseIPv4, splitHostPort,
+    ValidationError, checkEndpoint, checkIPv4, checkIPv6, checkIPv6Endpoint, checkInterfaceName, checkName, checkPort, checkPositiveInt, checkTag, checkUnique,
+    parseCidr, parseCidr6, parseIPv4, splitHostPort,
 } from "./validate";
 
 export const DEFAULT_WG_PORT = 51820;
@@ -21,6 +23,7 @@ export interface MemberSpec {
     listenPort?: number;
     behindNat?: boolean;
     address?: string;
+    address6?: string;
     management?: boolean;
     pskGeneration?: number;
     keyGeneration?: number;
@@ -34,6 +37,7 @@ export interface ClientSpec {
 
 export interface MeshPlanInput {
     cidr: string;
+    cidr6?: string;
     nodes: MemberSpec[];
     operators?: MemberSpec[];
     clients?: ClientSpec[];
@@ -42,10 +46,13 @@ export interface MeshPlanInput {
     mtu?: number;
     interfaceName?: string;
     previousAddresses?: Record<string, string>;
+    previousAddresses6?: Record<string, string>;
 }
 
 export interface PlannedMember extends PolicyMember {
     address: string;
+    /** Its address in the mesh's IPv6 range, when the mesh has one. */
+    address6?: string;
     /** UDP port it listens on; operator peers listen on none. */
     listenPort?: number;
     behindNat: boolean;
@@ -60,6 +67,9 @@ export interface PlannedMember extends PolicyMember {
 export interface MeshPlan {
     cidr: string;
     prefixLength: number;
+    /** The mesh's IPv6 range beside its IPv4 one, and its prefix length. */
+    cidr6?: string;
+    prefixLength6?: number;
     mtu: number;
     interfaceName: string;
     /** Nodes and operator peers: the members on the mesh. */
@@ -126,8 +136,36 @@ export function planMesh(input: MeshPlanInput): MeshPlan {
     }
     for (const [member, address] of Object.entries(previous)) checkIPv4(`previousAddresses.${member}`, address);
     const addresses = allocateAddresses(cidr.text, [...input.nodes, ...operators], "cidr", previous);
-    const members = partial.map((m) => ({ ...m, address: addresses.get(m.name)! }));
+    const cidr6 = input.cidr6 === undefined ? undefined : checkMeshCidr6("cidr6", input.cidr6);
+    const addresses6 = cidr6 ? allocateAddresses6(cidr6.text, [...input.nodes, ...operators], "cidr6", checkPrevious6(input.previousAddresses6)) : undefined;
+    for (const m of [...input.nodes, ...operators]) {
+        if (!cidr6 && m.address6 !== undefined) throw new ValidationError(`${m.name}.address6`, m.address6, "the mesh has no IPv6 range: give cidr6, or drop address6");
+    }
+    const members = partial.map((m) => ({ ...m, address: addresses.get(m.name)!, ...(addresses6 ? { address6: addresses6.get(m.name)! } : {}) }));
     const policy = compilePolicy([...members, ...clients], input.rules);
     checkExpectations(policy, input.rules, input.expect);
-    return { cidr: cidr.text, prefixLength: cidr.prefix, mtu, interfaceName, members, policy };
+    return {
+        cidr: cidr.text, prefixLength: cidr.prefix, ...(cidr6 ? { cidr6: cidr6.text, prefixLength6: cidr6.prefix } : {}),
+        mtu, interfaceName, members, policy,
+    };
+}
+
+/** The mesh's IPv6 range: room for hosts (/16 to /124), and no special range (mapped, multicast, link-local). */
+function checkMeshCidr6(field: string, value: unknown): Cidr6 {
+    const cidr = parseCidr6(field, value);
+    if (cidr.prefix < 16 || cidr.prefix > 124) throw new ValidationError(field, value, "use a prefix from /16 to /124, such as a ULA /64 (fd12:3456:789a:2::/64)");
+    const special = ipv6DialRefusal(cidr.network + 1n);
+    if (special) {
+        throw new ValidationError(field, value, `is not a range for hosts (its first address ${special.replace(/[;,].*$/, "")}); use a ULA /64 such as fd12:3456:789a:2::/64`);
+    }
+    return cidr;
+}
+
+function checkPrevious6(previous: unknown): Record<string, string> {
+    if (previous === undefined) return {};
+    if (typeof previous !== "object" || previous === null || Array.isArray(previous)) {
+        throw new ValidationError("previousAddresses6", previous, "expected the mesh's IPv6 addresses by member name, as the stack exported them");
+    }
+    for (const [member, address] of Object.entries(previous)) checkIPv6(`previousAddresses6.${member}`, address);
+    return previous as Record<string, string>;
 }

@@ -101,6 +101,8 @@ function driverCommand(action: DriverRequest["action"]): string {
 export class ZeroTrustNode extends pulumi.ComponentResource {
     readonly member: string;
     readonly meshAddress: string;
+    /** Its address in the mesh's IPv6 range, when the mesh has one. */
+    readonly meshAddress6?: string;
     /** Every mesh member's address, for concerns that point at other members (gateway upstreams). */
     readonly meshAddresses: Record<string, string>;
     readonly publicTcpPorts: number[];
@@ -157,6 +159,7 @@ export class ZeroTrustNode extends pulumi.ComponentResource {
         super("zerotrust:index:ZeroTrustNode", name, {}, opts);
         this.member = member;
         this.meshAddress = planned.address;
+        this.meshAddress6 = planned.address6;
         this.meshAddresses = args.mesh.addresses;
         this.publicTcpPorts = publicTcpPorts;
         this.release = release;
@@ -164,6 +167,7 @@ export class ZeroTrustNode extends pulumi.ComponentResource {
         const mesh = args.mesh;
         const plan = mesh.plan;
 
+        const addresses6 = plan.cidr6 ? new Map(Object.entries(mesh.addresses6)) : undefined;
         const firewall = renderFirewall(firewallSpecFor(plan.policy, member, new Map(Object.entries(mesh.addresses)), {
             wgInterface: plan.interfaceName,
             wgPort: planned.listenPort ?? 51820,
@@ -173,7 +177,7 @@ export class ZeroTrustNode extends pulumi.ComponentResource {
             forwardPolicy,
             logDrops: args.logDrops ?? true,
             publicTcpPorts,
-        }));
+        }, addresses6));
         const sshd = renderSshdConfig({ allowUsers: [user], permitRootLogin: user === "root" ? "prohibit-password" : "no", release });
 
         // Checked once known (it reaches ssh's command line and known_hosts file); an IPv6 address comes back canonical.

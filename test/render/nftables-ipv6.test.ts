@@ -2,8 +2,9 @@
 // in a scratch namespace, and then tested with packets from a second namespace over a veth with
 // ULA (and IPv4) addresses: what is open by design answers on both families, nothing else does.
 import test from "ava";
-import { mkdtempSync, rmSync, writeFileSync } from "fs";
-import { tmpdir } from "os";
+import { spawnSync } from "child_process";
+import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "fs";
+import { homedir, tmpdir } from "os";
 import { join } from "path";
 import { FirewallSpec, renderFirewall } from "../../components/render/nftables";
 import { nmapAnswering } from "../../scripts/audit/scanners";
@@ -90,3 +91,41 @@ test("packets: WireGuard's UDP port and the gateway's TCP port answer over IPv6 
     load(t, target, renderFirewall(spec(["10.213.91.1"])));
     t.deepEqual(probe(from, tcpTargets(22), 2000), { [`[${v6}]:22`]: "filtered", [`${v4}:22`]: "open" });
 });
+
+/** The release trees scripts/releases' tree builder left here (debootstrap, cached), by release. */
+function releaseTrees(): Record<string, string> {
+    const cache = join(process.env.XDG_CACHE_HOME ?? join(homedir(), ".cache"), "zerotrust", "releases");
+    if (!existsSync(cache)) return {};
+    return Object.fromEntries(readdirSync(cache).filter((d) => /^debian-\d+-/.test(d) && existsSync(join(cache, d, ".complete")))
+        .map((d) => [d.replace(/-[0-9a-f]+$/, ""), join(cache, d)]));
+}
+
+test("a mesh with an IPv6 range: IPv6 mesh sources in sets of their own, checked and loaded by this machine's nft and each release's", (t) => {
+    const text = renderFirewall({
+        ...spec(["10.99.0.1", "fd12::/64"]), mesh6: true,
+        sshMeshSources: ["10.77.0.9", "fd12:3456:789a:2::9"],
+        meshAllows: [{ source: "10.77.0.5", port: { proto: "tcp", first: 5432, last: 5432 } }, { source: "fd12:3456:789a:2::5", port: { proto: "tcp", first: 5432, last: 5432 } }],
+    });
+    const ns = scratchNamespace(t);
+    load(t, ns, text);
+    t.regex(inNamespace(ns, NFT, ["list", "set", "inet", "zerotrust", "mesh_allow6"]), /elements = \{ fd12:3456:789a:2::5 \. tcp \. 5432 \}/);
+    t.regex(inNamespace(ns, NFT, ["list", "set", "inet", "zerotrust", "ssh_mesh6"]), /elements = \{ fd12:3456:789a:2::9 \}/);
+    t.regex(inNamespace(ns, NFT, ["list", "set", "inet", "zerotrust", "mesh_allow"]), /elements = \{ 10\.77\.0\.5 \. tcp \. 5432 \}/);
+    const trees = releaseTrees();
+    t.log(`release trees: ${Object.keys(trees).join(", ") || "none here (scripts/releases builds them)"}`);
+    for (const [release, tree] of Object.entries(trees)) {
+        // The release's own nft in a network and mount namespace of its own; /dev and /proc for its stdin.
+        const r = spawnSync("unshare", ["--mount", "--propagation", "private", "--net", "bash", "-c",
+            `mount --rbind /dev "$1/dev" && mount -t proc proc "$1/proc" && chroot "$1" /usr/sbin/nft -c -f - <"$2" && chroot "$1" /usr/sbin/nft -f - <"$2" && chroot "$1" /usr/sbin/nft list set inet zerotrust mesh_allow6`,
+            "_", tree, writeFile(t, text)], { encoding: "utf8" });
+        t.is(r.status, 0, `${release}: ${r.stderr}`);
+        t.regex(r.stdout, /fd12:3456:789a:2::5 \. (tcp|6) \. 5432/, release);
+    }
+});
+
+function writeFile(t: any, text: string): string {
+    const dir = mkdtempSync(join(tmpdir(), "zt-nft6-"));
+    t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+    writeFileSync(join(dir, "rules.nft"), text);
+    return join(dir, "rules.nft");
+}

@@ -50,6 +50,11 @@ const MESH_FIELDS: Mutation[] = [
     [/nodes\[0\]\.pskGeneration/, (a, v) => { a.nodes[0].pskGeneration = v as unknown as number; }],
     [/nodes\[0\]\.keyGeneration/, (a, v) => { a.nodes[0].keyGeneration = v as unknown as number; }],
     [/previousAddresses\.db/, (a, v) => { a.previousAddresses = { db: v }; }],
+    [/nodes\[0\]\.ipv6Endpoint/, (a, v) => { a.nodes[0].ipv6Endpoint = `${v}:51820`; }],
+    [/nodes\[0\]\.ipv6Only/, (a, v) => { a.nodes[0].ipv6Only = v as unknown as boolean; }],
+    [/^cidr6/, (a, v) => { a.cidr6 = v; }],
+    [/db\.address6/, (a, v) => { a.cidr6 = "fd12:3456:789a:2::/64"; a.nodes[1].address6 = v; }],
+    [/previousAddresses6\.db/, (a, v) => { a.cidr6 = "fd12:3456:789a:2::/64"; a.previousAddresses6 = { db: v }; }],
 ];
 
 /**
@@ -106,6 +111,10 @@ test("every hostile value as a bootstrap SSH source is refused by ZeroTrustNode 
 test("IPv6 values in the places that take them are accepted (the IPv6 corpus is not vacuous)", (t) => {
     const args = baseArgs();
     args.nodes[0].endpoint = "[2001:db8::7]:51820";
+    args.nodes[0].ipv6Endpoint = "[2001:db8::8]:51820";
+    args.cidr6 = "fd12:3456:789a:2::/64";
+    args.nodes[1].address6 = "fd12:3456:789a:2::5";
+    args.previousAddresses6 = { app: "fd12:3456:789a:2::6" };
     args.operators![0].endpoint = "[fd12:3456:789a:1::9]:51821";
     const mesh = new MeshNetwork("v6-ok", args);
     t.notThrows(() => new ZeroTrustNode("db", { mesh, connection: { ...plainConnection(), host: "2001:db8::13" }, bootstrapSshSources: ["2001:db8::4"] }));
