@@ -21,6 +21,8 @@ import { SEED_CLIENTS, SEED_EXPECT, SEED_GATEWAY, SEED_NODES, SEED_OPERATOR, SEE
 export interface StackSettings {
     hostKind: string;
     meshCidr: string;
+    /** An IPv6 range for the mesh beside meshCidr (a ULA /64): every member on both, one policy. Default: none. */
+    meshCidr6?: string;
     labSubnet?: string;
     /**
      * Lab only: a dual-stack underlay, each lab host with an IPv6 address too (a ULA /64 derived from
@@ -58,6 +60,8 @@ export interface StackSettings {
      * keeps its own, so adding or removing others never renumbers it. Default: none (first deployment).
      */
     previousAddresses?: Record<string, string>;
+    /** The same for the IPv6 mesh range (its `meshAddresses6` output). Default: none. */
+    previousAddresses6?: Record<string, string>;
     /**
      * The CAs the gateway trusts, by name (a CA rollover lists two for a while; see the README).
      * Default: one CA named after the stack.
@@ -182,12 +186,13 @@ export function zeroTrustStack(stack: string, s: StackSettings) {
     const keyGenerations = checkKeyGenerations(s.keyGenerations ?? {}, nodes, SEED_OPERATOR);
     const ipv6Only = checkIpv6OnlyNodes(s.ipv6OnlyNodes ?? [], nodes, s);
     const lab = s.hostKind === "lab" ? new LabNetwork(stack, {
-        subnet: s.labSubnet, alsoUnrouted: [s.meshCidr], ...(s.labIPv6 ? { ipv6: true } : {}), ...(s.labSubnet6 ? { subnet6: s.labSubnet6 } : {}),
+        subnet: s.labSubnet, alsoUnrouted: [s.meshCidr, ...(s.meshCidr6 ? [s.meshCidr6] : [])], ...(s.labIPv6 ? { ipv6: true } : {}), ...(s.labSubnet6 ? { subnet6: s.labSubnet6 } : {}),
     }) : undefined;
     const { placed, bootstrapSshSources } = place(nodes, s, lab);
 
     const mesh = new MeshNetwork(stack, {
         cidr: s.meshCidr,
+        ...(s.meshCidr6 ? { cidr6: s.meshCidr6, previousAddresses6: s.previousAddresses6 } : {}),
         nodes: nodes.map((n) => ({
             ...n, endpoint: placed[n.name].endpoint, keyGeneration: keyGenerations[n.name],
             // Only where set: an IPv4-only stack's mesh arguments stay as they were.
@@ -257,6 +262,7 @@ export function zeroTrustStack(stack: string, s: StackSettings) {
             underlay: placed[n.name].underlay,
             ...(placed[n.name].underlay6 ? { underlay6: placed[n.name].underlay6 } : {}),
             mesh: mesh.addresses[n.name],
+            ...(mesh.addresses6[n.name] ? { mesh6: mesh.addresses6[n.name] } : {}),
             publicKey: mesh.members[n.name].publicKey,
             managedVia: configured[i]?.managementHost ?? "retired: zerotrust configuration removed",
         }])),
@@ -266,6 +272,8 @@ export function zeroTrustStack(stack: string, s: StackSettings) {
         labInterfaces: lab?.interfaces ?? [],
         /** Each member's mesh address: the allocation, and what the next deployment keeps. */
         meshAddresses: mesh.addresses,
+        /** Each member's IPv6 mesh address, when the mesh has an IPv6 range. */
+        meshAddresses6: mesh.addresses6,
         policyMatrix: allowMatrix(mesh.plan.policy),
         /** The policy as written and compiled, for the audit report. */
         auditPolicy: reportPolicy(mesh.plan, SEED_RULES, SEED_EXPECT),

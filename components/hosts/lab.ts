@@ -9,7 +9,7 @@ import { readFileSync } from "fs";
 import { assetPath } from "../assets";
 import { MeshNetwork } from "../mesh-network";
 import { SUPPORTED_RELEASES, releaseProfile } from "../render/releases";
-import { ValidationError, checkIPv4, checkName, cidrContains, formatIPv4, hostAddressAt, parseCidr, parseIPv4 } from "../validate";
+import { ValidationError, checkIPv4, checkName, cidrContains, formatIPv4, hostAddressAt, ipFamily, parseCidr, parseIPv4 } from "../validate";
 import { HostConnection } from "./connection";
 import { checkLabAddress6, checkLabSubnet6, gatewayAddress6, hostAddress6At, labUlaSubnet } from "./lab-ipv6";
 import { routeOverlaps } from "./routes";
@@ -49,7 +49,7 @@ export interface LabNetworkArgs {
     ipv6?: boolean;
     /** The lab's IPv6 range: a ULA /64 inside fd00::/8, never fd00::/64; implies ipv6. Default: derived from the lab's name. */
     subnet6?: string;
-    /** Other ranges that must not be routed here either (the mesh range). Default: none. */
+    /** Other ranges that must not be routed here either (the mesh ranges, of either family). Default: none. */
     alsoUnrouted?: string[];
 }
 
@@ -82,7 +82,7 @@ export class LabNetwork extends pulumi.ComponentResource {
         const wanted = [subnet.text, ...(args.alsoUnrouted ?? []), ...(subnet6 ? [subnet6] : [])];
         const routes = (family: string) => execFileSync("ip", [family, "route", "show", "table", "all"], { encoding: "utf8" });
         // IPv6 too: this machine has fd00::/64 and an IPv6 default route off the machine.
-        const overlaps = routeOverlaps(routes("-4") + (subnet6 ? routes("-6") : ""), wanted, [bridge, operatorInterface]);
+        const overlaps = routeOverlaps(routes("-4") + (wanted.some((w) => ipFamily(w) === 6) ? routes("-6") : ""), wanted, [bridge, operatorInterface]);
         if (overlaps.length > 0) {
             const o = overlaps[0];
             throw new ValidationError(o.wanted === subnet.text ? "subnet" : o.wanted === subnet6 ? "subnet6" : "alsoUnrouted", o.wanted,
