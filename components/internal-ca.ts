@@ -1,7 +1,7 @@
 // InternalCA: a private certificate authority whose keys and certificates are tracked resources.
 import * as pulumi from "@pulumi/pulumi";
 import * as tls from "@pulumi/tls";
-import { ValidationError, checkDnValue, checkDnsName, checkIPv4, checkName, checkPositiveInt } from "./validate";
+import { ValidationError, checkDnValue, checkDnsName, checkIPAddress, checkName, checkPositiveInt } from "./validate";
 import { caKeySpec, KeySpec } from "./key-spec";
 import { lastRecordedOutputs, renewalNotice } from "./certificate-renewal";
 
@@ -70,7 +70,7 @@ export class IssuedCertificate extends pulumi.ComponentResource {
         const field = (f: string) => `certificate '${name}'.${f}`;
         const commonName = checkDnValue(field("commonName"), args.commonName ?? name);
         const dnsNames = (args.dnsNames ?? []).map((d, i) => checkDnsName(field(`dnsNames[${i}]`), d, true));
-        const ipAddresses = (args.ipAddresses ?? []).map((a, i) => checkIPv4(field(`ipAddresses[${i}]`), a));
+        const ipAddresses = (args.ipAddresses ?? []).map((a, i) => checkIPAddress(field(`ipAddresses[${i}]`), a));
         const validity = checkPositiveInt(field("validityHours"), args.validityHours ?? 2160);
         const renewal = checkPositiveInt(field("earlyRenewalHours"), args.earlyRenewalHours ?? 720);
         if (renewal > validity) {

@@ -9,7 +9,7 @@ import { MeshPlan, PlannedMember, planMesh } from "./mesh-plan";
 import { PolicyExpectations, PolicyRule } from "./policy";
 import { PskHolder, derivePresharedKey } from "./preshared-keys";
 import { renderWireGuardConfig } from "./render/wireguard";
-import { checkEndpoint } from "./validate";
+import { checkEndpoint, checkIPv6Endpoint } from "./validate";
 import { clampPrivateKey, publicKeyOf } from "./wireguard-keys";
 
 export interface MeshNodeArgs {
@@ -17,14 +17,26 @@ export interface MeshNodeArgs {
     name: string;
     /** Tags that rules select with "tag:<tag>". Default: none. */
     tags?: string[];
-    /** host:port peers dial to reach this node over the underlay. Default: none (it dials out only). */
+    /** host:port or [IPv6]:port peers dial to reach this node over the underlay. Default: none (it dials out only). */
     endpoint?: pulumi.Input<string>;
+    /**
+     * A second endpoint, [IPv6]:port, for a dual-stack node: peers that are `ipv6Only` dial it,
+     * the others dial `endpoint`. Default: none.
+     */
+    ipv6Endpoint?: pulumi.Input<string>;
+    /**
+     * The node's underlay has no IPv4: it dials its peers' ipv6Endpoint (or their endpoint, when
+     * that is IPv6); a peer with neither must start the tunnel itself. Default: false.
+     */
+    ipv6Only?: boolean;
     /** WireGuard UDP port. Default: 51820. */
     listenPort?: number;
     /** Behind NAT: peers cannot dial it, and it sends keepalives. Default: false. */
     behindNat?: boolean;
     /** Explicit mesh address. Default: allocated (the first free of the name's hashes; kept while the node exists). */
     address?: string;
+    /** Explicit address in the mesh's IPv6 range (cidr6). Default: allocated, as the IPv4 one. */
+    address6?: string;
     /** May SSH to every node over the mesh. Default: false. */
     management?: boolean;
     /**
@@ -49,8 +61,14 @@ export interface OperatorPeerArgs {
     management?: boolean;
     /** Explicit mesh address. Default: allocated like a node's. */
     address?: string;
-    /** host:port where nodes can reach this peer. Default: none (it dials out and keeps alive). */
+    /** Explicit address in the mesh's IPv6 range (cidr6). Default: allocated like a node's. */
+    address6?: string;
+    /** host:port or [IPv6]:port where nodes can reach this peer. Default: none (it dials out and keeps alive). */
     endpoint?: pulumi.Input<string>;
+    /** [IPv6]:port where IPv6-only nodes can reach this peer. Default: none. */
+    ipv6Endpoint?: pulumi.Input<string>;
+    /** This peer has no IPv4 underlay: it dials the nodes' IPv6 endpoints. Default: false. */
+    ipv6Only?: boolean;
     /** Generation of its pre-shared-key secret; raise it to rotate the keys of its pairs. Default: 1. */
     pskGeneration?: number;
     /**
@@ -71,6 +89,12 @@ export interface GatewayClientArgs {
 export interface MeshNetworkArgs {
     /** Mesh range, IPv4 CIDR. Must not overlap any network the hosts already route. */
     cidr: string;
+    /**
+     * An IPv6 range for the mesh beside the IPv4 one (a ULA /64 such as fd12:3456:789a:2::/64): every
+     * member gets an address in each, the same policy governs both (firewall sets per family), and
+     * each peer's AllowedIPs hold both. Default: none (an IPv4 mesh).
+     */
+    cidr6?: string;
     /** The hosts. Plain values: they decide which resources exist. */
     nodes: MeshNodeArgs[];
     /** Peers that are not hosts (an administrator's laptop, the deploying machine). Default: none. */
@@ -95,6 +119,8 @@ export interface MeshNetworkArgs {
      * Default: none (each member takes the first free of its choices, in name order).
      */
     previousAddresses?: Record<string, string>;
+    /** The same for the IPv6 range (the mesh's `addresses6`, as exported). Default: none. */
+    previousAddresses6?: Record<string, string>;
 }
 
 export interface MeshMember extends PlannedMember {
@@ -111,6 +137,8 @@ export class MeshNetwork extends pulumi.ComponentResource {
     readonly members: Record<string, MeshMember>;
     /** Mesh address per member name (known at preview). */
     readonly addresses: Record<string, string>;
+    /** IPv6 mesh address per member name, when the mesh has cidr6 (else empty). */
+    readonly addresses6: Record<string, string>;
 
     constructor(name: string, args: MeshNetworkArgs, opts?: pulumi.ComponentResourceOptions) {
         // Validate and compile before registering anything: bad input leaves no resource behind.
@@ -118,8 +146,10 @@ export class MeshNetwork extends pulumi.ComponentResource {
         super("zerotrust:index:MeshNetwork", name, {}, opts);
         this.plan = plan;
         this.addresses = Object.fromEntries(plan.members.map((m) => [m.name, m.address]));
+        this.addresses6 = Object.fromEntries(plan.members.flatMap((m) => (m.address6 ? [[m.name, m.address6]] : [])));
 
-        const specs = new Map<string, { endpoint?: pulumi.Input<string> }>([...args.nodes, ...(args.operators ?? [])].map((s) => [s.name, s]));
+        const specs = new Map<string, { endpoint?: pulumi.Input<string>; ipv6Endpoint?: pulumi.Input<string> }>(
+            [...args.nodes, ...(args.operators ?? [])].map((s) => [s.name, s]));
         const privateKeys = new Map<string, pulumi.Output<string>>();
         const publicKeys: Record<string, pulumi.Output<string>> = {};
         // What a configuration reads of a member (its public facts and its pre-shared-key secret), as one output.
@@ -136,8 +166,13 @@ export class MeshNetwork extends pulumi.ComponentResource {
             publicKeys[m.name] = pulumi.unsecret(privateKey.apply(publicKeyOf));
             const endpoint = pulumi.output(specs.get(m.name)!.endpoint)
                 .apply((e) => (e === undefined ? undefined : checkEndpoint(`${m.name}.endpoint`, e)));
-            peerView.set(m.name, pulumi.all([publicKeys[m.name], endpoint, pskSecret.base64]).apply(([publicKey, ep, secret]) => ({
+            const ipv6Endpoint = pulumi.output(specs.get(m.name)!.ipv6Endpoint)
+                .apply((e) => (e === undefined ? undefined : checkIPv6Endpoint(`${m.name}.ipv6Endpoint`, e)));
+            peerView.set(m.name, pulumi.all([publicKeys[m.name], endpoint, ipv6Endpoint, pskSecret.base64]).apply(([publicKey, ep, ep6, secret]) => ({
                 name: m.name, address: m.address, publicKey, endpoint: ep, listenPort: m.listenPort, behindNat: m.behindNat, secret,
+                ...(m.address6 ? { address6: m.address6 } : {}),
+                // Absent, not undefined, when not set: the facts of an IPv4-only mesh stay as they were.
+                ...(ep6 === undefined ? {} : { ipv6Endpoint: ep6 }), ...(m.ipv6Only ? { ipv6Only: true } : {}),
             })));
         }
 
@@ -162,10 +197,10 @@ export class MeshNetwork extends pulumi.ComponentResource {
             const group = groupOf(m.name);
             const config = pulumi.secret(privateKeys.get(m.name)!.apply((priv) => group.apply((views) =>
                 renderWireGuardConfig(wireGuardInterfaceFor(views[m.name], priv, plan.prefixLength, plan.mtu,
-                    peers.map((p) => ({ ...views[p], presharedKey: derivePresharedKey(views[m.name], views[p]) })))))));
+                    peers.map((p) => ({ ...views[p], presharedKey: derivePresharedKey(views[m.name], views[p]) })), plan.prefixLength6)))));
             this.members[m.name] = { ...m, publicKey: publicKeys[m.name], privateKey: privateKeys.get(m.name)!, config, endpoint: specs.get(m.name)!.endpoint };
         }
-        this.registerOutputs({ addresses: this.addresses, publicKeys });
+        this.registerOutputs({ addresses: this.addresses, ...(plan.cidr6 ? { addresses6: this.addresses6 } : {}), publicKeys });
     }
 
     /** A member's wg-quick configuration (secret). */

@@ -9,7 +9,10 @@ import { InternalCA, IssuedCertificate } from "./internal-ca";
 import { gatewayAllowlist } from "./policy";
 import { CrlRequest, crlWindow, serialOf } from "./remote/crl";
 import { GATEWAY_FILES, renderGatewayConfig } from "./render/nginx";
-import { ValidationError, checkDnsName, checkIPv4, checkName, checkPort, checkPositiveInt, checkUnique, parseIPv4 } from "./validate";
+import {
+    ValidationError, checkDnsName, checkIPAddress, checkIPv6, checkName, checkPort, checkPositiveInt, checkUnique, ipFamily, joinHostPort, parseIPv4,
+    splitHostPort,
+} from "./validate";
 import { ZeroTrustNode } from "./zero-trust-node";
 
 export interface MtlsGatewayArgs {
@@ -25,8 +28,14 @@ export interface MtlsGatewayArgs {
     trustedCas?: InternalCA[];
     /** DNS name on the server certificate, the name clients connect to. */
     serverName: string;
-    /** IPv4 addresses on the server certificate too. Default: none. */
+    /** IPv4 or IPv6 addresses on the server certificate too. Default: none. */
     serverAddresses?: string[];
+    /**
+     * Also listen on IPv6 ([::]:listenPort), for a host on a dual-stack or IPv6-only underlay (the
+     * node's firewall opens the port on both families). Default: true when serverAddresses holds an
+     * IPv6 address, else false (IPv4 only, as before).
+     */
+    listenIPv6?: boolean;
     /**
      * Clients of the mesh (MeshNetwork `clients`) to issue certificates for; the CN is the name.
      * Who may pass is the policy's to say: a rule from the client to this node on listenPort. A
@@ -35,7 +44,7 @@ export interface MtlsGatewayArgs {
     clients?: string[];
     /** Clients whose certificates are revoked: listed in the CRL, refused in the handshake. Default: none. */
     revokedClients?: string[];
-    /** host:port upstreams; the host is a mesh member's name (its mesh address) or an IPv4 address. */
+    /** host:port upstreams; the host is a mesh member's name (its mesh address) or an IPv4 address; or [IPv6]:port. */
     upstreams: string[];
     /** HTTPS port. Default: 443. */
     listenPort?: number;
@@ -65,13 +74,23 @@ export function sessionEpochOf(revokedSerials: string[]): string {
 }
 
 function resolveUpstream(field: string, upstream: string, meshAddresses: Record<string, string>): string {
-    const m = /^([^:]+):(\d{1,5})$/.exec(upstream);
-    if (!m) throw new ValidationError(field, upstream, "expected host:port, where host is a mesh member or an IPv4 address");
-    checkPort(field, Number(m[2]));
-    if (parseIPv4(m[1]) !== null) return upstream;
-    const address = meshAddresses[checkName(field, m[1])];
-    if (!address) throw new ValidationError(field, upstream, `'${m[1]}' is not a member of the mesh`);
-    return `${address}:${m[2]}`;
+    const parts = typeof upstream === "string" ? splitHostPort(upstream) : undefined;
+    if (!parts) {
+        throw new ValidationError(field, upstream, "expected host:port, where host is a mesh member or an IPv4 address, or [IPv6 address]:port");
+    }
+    const port = checkPort(field, Number(parts.port));
+    if (parts.bracketed) {
+        try {
+            return joinHostPort(checkIPv6(field, parts.host), port);
+        } catch (e) {
+            // The rule, shown with the whole upstream as written.
+            throw e instanceof ValidationError ? new ValidationError(field, upstream, e.rule) : e;
+        }
+    }
+    if (parseIPv4(parts.host) !== null) return `${parts.host}:${port}`;
+    const address = meshAddresses[checkName(field, parts.host)];
+    if (!address) throw new ValidationError(field, upstream, `'${parts.host}' is not a member of the mesh`);
+    return joinHostPort(address, port);
 }
 
 export class MtlsGateway extends pulumi.ComponentResource {
@@ -87,7 +106,9 @@ export class MtlsGateway extends pulumi.ComponentResource {
                 `node '${args.node.member}' does not open it on the underlay: add publicTcpPorts: [${listenPort}] to its ZeroTrustNode`);
         }
         const serverName = checkDnsName("serverName", args.serverName);
-        const serverAddresses = (args.serverAddresses ?? []).map((a, i) => checkIPv4(`serverAddresses[${i}]`, a));
+        const serverAddresses = (args.serverAddresses ?? []).map((a, i) => checkIPAddress(`serverAddresses[${i}]`, a));
+        const listenIPv6 = args.listenIPv6 ?? serverAddresses.some((a) => ipFamily(a) === 6);
+        if (typeof listenIPv6 !== "boolean") throw new ValidationError("listenIPv6", listenIPv6, "expected true or false");
         const policy = args.node.policy;
         const allowed = gatewayAllowlist(policy, args.node.member, listenPort);
         if (allowed.length === 0) {
@@ -137,7 +158,7 @@ export class MtlsGateway extends pulumi.ComponentResource {
         // Revoked clients were issued by the issuing CA; the root's own CRL revokes nothing.
         const revokedSerials = pulumi.all(revoked.map((c) => issued[c].certPem)).apply((pems) => pems.map(serialOf).sort());
         const config = revokedSerials.apply((serials) => renderGatewayConfig({
-            listenPort, serverName, upstreams,
+            listenPort, listenIPv6, serverName, upstreams,
             allowedDns: allowed.filter((c) => !revoked.includes(c)).map((c) => `CN=${c},O=${ca.organization}`),
             verifyDepth: Math.max(...allCas.map((c) => c.verifyDepth)),
             allowTls12: args.allowTls12 ?? false,

@@ -2,10 +2,11 @@
 // Each check is an allowlist: a value passes only if it is made of the characters the target
 // format needs, so config tokens (; { } #), quotes, newlines, shell metacharacters and unicode
 // look-alikes are rejected before any resource exists.
+import { Cidr6, formatIPv6, ipv6DialRefusal, ipv6SourceRefusal, mask6, parseIPv6 } from "./ipv6";
 
 /** Thrown for bad input; the message names the field, the value and the rule. */
 export class ValidationError extends Error {
-    constructor(readonly field: string, readonly value: unknown, rule: string) {
+    constructor(readonly field: string, readonly value: unknown, readonly rule: string) {
         super(`${field}: ${describe(value)} is not valid: ${rule}`);
         this.name = "ValidationError";
     }
@@ -128,21 +129,131 @@ export function checkDnsName(field: string, value: unknown, allowWildcard = fals
     return s;
 }
 
-/** host:port where host is an IPv4 address or DNS name; the form WireGuard's Endpoint takes. */
-export function checkEndpoint(field: string, value: unknown): string {
-    const s = requireString(field, value);
-    const m = /^([^:]+):(\d{1,5})$/.exec(s);
-    if (!m) {
-        throw new ValidationError(field, value, "expected host:port, such as 203.0.113.7:51820 or vpn.example.org:51820");
+/** Why `s` is not an IPv6 address one can dial, in words that point at the fix; undefined when it is one. */
+function ipv6Rule(s: string): string | undefined {
+    const n = parseIPv6(s);
+    if (n !== null) return ipv6DialRefusal(n);
+    if (s.includes("%")) {
+        return "has a zone id (%...), which zerotrust does not accept (a link-local address means something on one link only); give the host's global or ULA address";
     }
-    if (parseIPv4(m[1]) === null) checkDnsName(field, m[1]);
-    checkPort(field, Number(m[2]));
+    if (/^[0-9a-fA-F:]*:[0-9.]*\.[0-9.]*$/.test(s)) {
+        return "writes an IPv4 address inside IPv6 text (::ffff:a.b.c.d is the IPv4 host itself); give the IPv4 address, or an IPv6 address in hex groups only";
+    }
+    if (s.startsWith("[")) return "has brackets; give the bare address (2001:db8::7): brackets go only around an address followed by a port";
+    return "expected an IPv6 address such as 2001:db8::7: hex groups separated by ':', at most one '::'";
+}
+
+/** Text that can only be meant as IPv6 (a DNS name or an IPv4 address has no ':', '%' or brackets). */
+const LOOKS_IPV6 = /[:%[\]]/;
+
+/** An IPv6 address a host can be dialled at (not unspecified, multicast, link-local or IPv4-mapped); returned canonical (RFC 5952). */
+export function checkIPv6(field: string, value: unknown): string {
+    const s = requireString(field, value);
+    const rule = ipv6Rule(s);
+    if (rule) throw new ValidationError(field, value, rule);
+    return formatIPv6(parseIPv6(s)!);
+}
+
+/** An IPv4 address as given, or an IPv6 address in canonical form. */
+export function checkIPAddress(field: string, value: unknown): string {
+    const s = requireString(field, value);
+    if (LOOKS_IPV6.test(s)) return checkIPv6(field, s);
+    if (parseIPv4(s) === null) throw new ValidationError(field, value, "expected an IPv4 address such as 10.20.0.5 or an IPv6 address such as 2001:db8::7");
     return s;
 }
 
-/** An address that SSH or WireGuard dials: IPv4 or a DNS name. */
+/** The family of an address or CIDR that was validated already. */
+export function ipFamily(address: string): 4 | 6 {
+    return address.includes(":") ? 6 : 4;
+}
+
+export function parseCidr6(field: string, value: unknown): Cidr6 {
+    const s = requireString(field, value);
+    const m = /^([^/]*)\/(\d{1,3})$/.exec(s);
+    const network = m ? parseIPv6(m[1]) : null;
+    const prefix = m ? Number(m[2]) : NaN;
+    if (!m || prefix > 128 || (m[2].length > 1 && m[2].startsWith("0"))) {
+        throw new ValidationError(field, value, "expected an IPv6 CIDR such as fd12:3456:789a:1::/64 (prefix length 0-128)");
+    }
+    // Syntax only: a range may hold special addresses (::/0 holds them all).
+    if (network === null) throw new ValidationError(field, value, ipv6Rule(m[1])!);
+    if ((network & mask6(prefix)) !== network) {
+        throw new ValidationError(field, value, `host bits are set; the network is ${formatIPv6(network & mask6(prefix))}/${prefix}`);
+    }
+    return { network, prefix, text: `${formatIPv6(network)}/${prefix}` };
+}
+
+/**
+ * An underlay source that may SSH while bootstrapping: an IPv4 or IPv6 address or CIDR. IPv6 comes
+ * back canonical; IPv4-mapped, multicast and unspecified sources are refused with what to give instead.
+ */
+export function checkSource(field: string, value: unknown): string {
+    const s = requireString(field, value);
+    if (!LOOKS_IPV6.test(s)) return s.includes("/") ? parseCidr(field, s).text : checkIPv4(field, s);
+    let cidr: Cidr6;
+    if (s.includes("/")) {
+        cidr = parseCidr6(field, s);
+    } else {
+        const n = parseIPv6(s);
+        if (n === null) throw new ValidationError(field, value, ipv6Rule(s)!);
+        cidr = { network: n, prefix: 128, text: formatIPv6(n) };
+    }
+    const refusal = ipv6SourceRefusal(cidr);
+    if (refusal) throw new ValidationError(field, value, refusal);
+    return cidr.text;
+}
+
+/** Splits "host:port" or "[IPv6]:port" (syntax only; the parts are checked by the caller); undefined when neither. */
+export function splitHostPort(s: string): { host: string; port: string; bracketed: boolean } | undefined {
+    const bracketed = /^\[([^\]]*)\]:(\d{1,5})$/.exec(s);
+    if (bracketed) return { host: bracketed[1], port: bracketed[2], bracketed: true };
+    const plain = /^([^:[\]]+):(\d{1,5})$/.exec(s);
+    return plain ? { host: plain[1], port: plain[2], bracketed: false } : undefined;
+}
+
+/** host:port, with an IPv6 host in brackets (the form WireGuard, nginx and `ssh` known_hosts take). */
+export function joinHostPort(host: string, port: number | string): string {
+    return ipFamily(host) === 6 ? `[${host}]:${port}` : `${host}:${port}`;
+}
+
+/**
+ * host:port where host is an IPv4 address or DNS name, or [IPv6]:port; the form WireGuard's
+ * Endpoint takes. Returned with the port as a number and an IPv6 host canonical.
+ */
+export function checkEndpoint(field: string, value: unknown): string {
+    const s = requireString(field, value);
+    const parts = splitHostPort(s);
+    if (!parts) {
+        const rule = (s.match(/:/g) ?? []).length > 1 && !s.startsWith("[")
+            ? "an IPv6 endpoint needs brackets around the address, such as [2001:db8::7]:51820"
+            : "expected host:port, such as 203.0.113.7:51820, vpn.example.org:51820 or [2001:db8::7]:51820";
+        throw new ValidationError(field, value, rule);
+    }
+    let host = parts.host;
+    if (parts.bracketed) {
+        if (host !== "" && !LOOKS_IPV6.test(host)) {
+            throw new ValidationError(field, value, "brackets are for an IPv6 address only; write an IPv4 address or a DNS name without them, such as 203.0.113.7:51820");
+        }
+        const rule = ipv6Rule(host);
+        if (rule) throw new ValidationError(field, value, rule);
+        host = formatIPv6(parseIPv6(host)!);
+    } else if (parseIPv4(host) === null) {
+        checkDnsName(field, host);
+    }
+    return joinHostPort(host, checkPort(field, Number(parts.port)));
+}
+
+/** An endpoint that must be [IPv6]:port (a node's second, IPv6 endpoint); returned canonical. */
+export function checkIPv6Endpoint(field: string, value: unknown): string {
+    const endpoint = checkEndpoint(field, value);
+    if (!endpoint.startsWith("[")) throw new ValidationError(field, value, "expected an IPv6 endpoint in brackets, such as [2001:db8::7]:51820");
+    return endpoint;
+}
+
+/** An address that SSH or WireGuard dials: IPv4, IPv6 (bare, returned canonical) or a DNS name. */
 export function checkHost(field: string, value: unknown): string {
     const s = requireString(field, value);
+    if (LOOKS_IPV6.test(s)) return checkIPv6(field, s);
     if (parseIPv4(s) === null) checkDnsName(field, s);
     return s;
 }

@@ -16,7 +16,7 @@ import { renderSshdConfig } from "./render/sshd";
 import { DriverRequest } from "./remote/driver";
 import { Concern } from "./remote/script";
 import { SshTarget } from "./remote/ssh";
-import { ValidationError, checkHost, checkIPv4, checkPort, checkPositiveInt, parseCidr } from "./validate";
+import { ValidationError, checkHost, checkPort, checkPositiveInt, checkSource } from "./validate";
 
 export interface ZeroTrustNodeArgs {
     /** The mesh this node belongs to. */
@@ -37,7 +37,7 @@ export interface ZeroTrustNodeArgs {
      * mesh, and the deployer connects over the mesh too). Default: false.
      */
     sshOverMeshOnly?: boolean;
-    /** Underlay sources (IPv4 addresses or CIDRs) that may SSH while bootstrapping. Default: none. */
+    /** Underlay sources (IPv4 or IPv6 addresses or CIDRs) that may SSH while bootstrapping. Default: none. */
     bootstrapSshSources?: string[];
     /** Seconds a change has to be confirmed over a new connection before the host rolls back. Default: 60. */
     rollbackSeconds?: number;
@@ -47,7 +47,7 @@ export interface ZeroTrustNodeArgs {
     logDrops?: boolean;
     /** Answer pings from mesh peers. Default: true. */
     meshPing?: boolean;
-    /** TCP ports open to everyone on the underlay (an MtlsGateway's listen port). Default: none. */
+    /** TCP ports open to everyone on the underlay, over IPv4 and IPv6 (an MtlsGateway's listen port). Default: none. */
     publicTcpPorts?: number[];
     /**
      * What the host's concerns wait for: the deployer's own WireGuard tunnel, when the program makes
@@ -101,6 +101,8 @@ function driverCommand(action: DriverRequest["action"]): string {
 export class ZeroTrustNode extends pulumi.ComponentResource {
     readonly member: string;
     readonly meshAddress: string;
+    /** Its address in the mesh's IPv6 range, when the mesh has one. */
+    readonly meshAddress6?: string;
     /** Every mesh member's address, for concerns that point at other members (gateway upstreams). */
     readonly meshAddresses: Record<string, string>;
     readonly publicTcpPorts: number[];
@@ -136,8 +138,7 @@ export class ZeroTrustNode extends pulumi.ComponentResource {
             throw new ValidationError("member", member, "must name a node of the mesh (operator peers are not hosts)");
         }
         const meshOnly = args.sshOverMeshOnly ?? false;
-        const bootstrap = (args.bootstrapSshSources ?? []).map((s, i) =>
-            s.includes("/") ? parseCidr(`bootstrapSshSources[${i}]`, s).text : checkIPv4(`bootstrapSshSources[${i}]`, s));
+        const bootstrap = (args.bootstrapSshSources ?? []).map((s, i) => checkSource(`bootstrapSshSources[${i}]`, s));
         if (!meshOnly && bootstrap.length === 0) {
             throw new ValidationError("bootstrapSshSources", [], "is empty while sshOverMeshOnly is false, so the deployer could not " +
                 "reach the host once its firewall is up; give the deployer's underlay address, or set sshOverMeshOnly");
@@ -158,6 +159,7 @@ export class ZeroTrustNode extends pulumi.ComponentResource {
         super("zerotrust:index:ZeroTrustNode", name, {}, opts);
         this.member = member;
         this.meshAddress = planned.address;
+        this.meshAddress6 = planned.address6;
         this.meshAddresses = args.mesh.addresses;
         this.publicTcpPorts = publicTcpPorts;
         this.release = release;
@@ -165,6 +167,7 @@ export class ZeroTrustNode extends pulumi.ComponentResource {
         const mesh = args.mesh;
         const plan = mesh.plan;
 
+        const addresses6 = plan.cidr6 ? new Map(Object.entries(mesh.addresses6)) : undefined;
         const firewall = renderFirewall(firewallSpecFor(plan.policy, member, new Map(Object.entries(mesh.addresses)), {
             wgInterface: plan.interfaceName,
             wgPort: planned.listenPort ?? 51820,
@@ -174,10 +177,12 @@ export class ZeroTrustNode extends pulumi.ComponentResource {
             forwardPolicy,
             logDrops: args.logDrops ?? true,
             publicTcpPorts,
-        }));
+        }, addresses6));
         const sshd = renderSshdConfig({ allowUsers: [user], permitRootLogin: user === "root" ? "prohibit-password" : "no", release });
 
-        this.managementHost = meshOnly ? pulumi.output(planned.address) : pulumi.output(args.connection.host);
+        // Checked once known (it reaches ssh's command line and known_hosts file); an IPv6 address comes back canonical.
+        const underlayHost = pulumi.output(args.connection.host).apply((h) => checkHost("connection.host", h));
+        this.managementHost = meshOnly ? pulumi.output(planned.address) : underlayHost;
         const connection = pulumi.all([this.managementHost, args.connection.privateKey, args.connection.hostKey]).apply(([host, privateKey, hostKey]) => ({
             // Outputs are checked here, once known: they reach ssh's command line and known_hosts file.
             host: checkHost("connection.host", host), port: args.connection.port ?? SSH_PORT, user,
@@ -205,7 +210,7 @@ export class ZeroTrustNode extends pulumi.ComponentResource {
             // (later WireGuard changes go over the mesh) and is confirmed over the mesh, which
             // proves the tunnel works before the underlay closes.
             this.applyConcern(`${name}-bootstrap`, "wireguard", wireguardFiles, wireguardVars,
-                { via: args.connection.host, options: { ignoreChanges: ["stdin"] } });
+                { via: underlayHost, options: { ignoreChanges: ["stdin"] } });
         }
         this.applyConcern(`${name}-wireguard`, "wireguard", wireguardFiles, wireguardVars, { keySwitchAt });
         this.applyConcern(`${name}-firewall`, "firewall", { "firewall.nft": firewall }, {});

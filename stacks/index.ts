@@ -14,6 +14,10 @@ const settings: StackSettings = {
     hostKind: cfg.require("hostKind"),
     meshCidr: cfg.require("meshCidr"),
     labSubnet: cfg.require("labSubnet"),
+    labIPv6: cfg.getBoolean("labIPv6"),
+    labSubnet6: cfg.get("labSubnet6"),
+    ipv6OnlyNodes: cfg.getObject<string[]>("ipv6OnlyNodes"),
+    meshCidr6: cfg.get("meshCidr6"),
     sshOverMeshOnly: cfg.requireBoolean("sshOverMeshOnly"),
     rollbackSeconds: cfg.requireNumber("rollbackSeconds"),
     extraAppServers: cfg.requireNumber("extraAppServers"),
@@ -37,10 +41,12 @@ export = async () => {
     // The last allocation of mesh addresses, so that no member is ever renumbered (one `read` of
     // this stack's own outputs in every preview).
     const previousAddresses = await previousStackOutput<Record<string, string>>("meshAddresses");
-    const built = zeroTrustStack(pulumi.getStack(), { ...settings, previousAddresses });
+    const previousAddresses6 = settings.meshCidr6 ? await previousStackOutput<Record<string, string>>("meshAddresses6") : undefined;
+    const built = zeroTrustStack(pulumi.getStack(), { ...settings, previousAddresses, previousAddresses6 });
     return {
         hosts: built.hosts,
         meshAddresses: built.meshAddresses,
+        ...(settings.meshCidr6 ? { meshAddresses6: built.meshAddresses6 } : {}),
         operatorAddress: built.operatorAddress,
         operatorInterface: built.operatorInterface,
         labNamespaces: built.labNamespaces,

@@ -21,7 +21,21 @@ import { SEED_CLIENTS, SEED_EXPECT, SEED_GATEWAY, SEED_NODES, SEED_OPERATOR, SEE
 export interface StackSettings {
     hostKind: string;
     meshCidr: string;
+    /** An IPv6 range for the mesh beside meshCidr (a ULA /64): every member on both, one policy. Default: none. */
+    meshCidr6?: string;
     labSubnet?: string;
+    /**
+     * Lab only: a dual-stack underlay, each lab host with an IPv6 address too (a ULA /64 derived from
+     * the stack's name, or `labSubnet6`); the gateway then listens on IPv6 as well. Default: false.
+     */
+    labIPv6?: boolean;
+    /** Lab only: the dual-stack lab's IPv6 range (a ULA /64, never fd00::/64). Default: derived from the stack's name. */
+    labSubnet6?: string;
+    /**
+     * Nodes whose host has no IPv4 underlay: their WireGuard endpoint and the deployer's SSH are
+     * IPv6 (in the lab, labIPv6 is needed). Default: none.
+     */
+    ipv6OnlyNodes?: string[];
     sshOverMeshOnly: boolean;
     rollbackSeconds: number;
     extraAppServers: number;
@@ -46,6 +60,8 @@ export interface StackSettings {
      * keeps its own, so adding or removing others never renumbers it. Default: none (first deployment).
      */
     previousAddresses?: Record<string, string>;
+    /** The same for the IPv6 mesh range (its `meshAddresses6` output). Default: none. */
+    previousAddresses6?: Record<string, string>;
     /**
      * The CAs the gateway trusts, by name (a CA rollover lists two for a while; see the README).
      * Default: one CA named after the stack.
@@ -118,9 +134,21 @@ export function checkReleases(releases: Record<string, string>, nodes: ScenarioN
     return releases;
 }
 
+/** The IPv6-only nodes, checked against the scenario (pure). */
+export function checkIpv6OnlyNodes(names: string[], nodes: ScenarioNode[], s: Pick<StackSettings, "hostKind" | "labIPv6" | "labSubnet6">): string[] {
+    if (!Array.isArray(names)) throw new ValidationError("ipv6OnlyNodes", names, "expected a list of node names, e.g. [\"db\"]");
+    names.forEach((name, i) => {
+        if (!nodes.some((n) => n.name === name)) throw new ValidationError(`ipv6OnlyNodes[${i}]`, name, "names no node of the stack");
+        if (s.hostKind === "lab" && !s.labIPv6 && s.labSubnet6 === undefined) {
+            throw new ValidationError(`ipv6OnlyNodes[${i}]`, name, "the lab has no IPv6 underlay: set labIPv6 to true");
+        }
+    });
+    return names;
+}
+
 function place(nodes: ScenarioNode[], s: StackSettings, lab: LabNetwork | undefined): Placement {
     const releases = checkReleases(s.releases ?? {}, nodes);
-    if (lab) return placeOnLab(lab, nodes, s.bootstrapSshSources, releases);
+    if (lab) return placeOnLab(lab, nodes, s.bootstrapSshSources, releases, checkIpv6OnlyNodes(s.ipv6OnlyNodes ?? [], nodes, s));
     if (s.hostKind === "kvm") {
         if (!s.kvm) throw new Error("zerotrust:kvm is not set: hostKind kvm needs { image, bridge, subnet } (see stacks/Pulumi.prod-kvm.yaml.example)");
         return placeOnKvm(nodes, { ...s.kvm, bootstrapSshSources: s.bootstrapSshSources, sshPrivateKey: s.sshPrivateKey, sshPublicKey: s.sshPublicKey });
@@ -156,12 +184,21 @@ export function zeroTrustStack(stack: string, s: StackSettings) {
     const nodes = scenarioNodes(s);
     const retired = checkRetiredNodes(s.retiredNodes ?? [], nodes, SEED_GATEWAY.node);
     const keyGenerations = checkKeyGenerations(s.keyGenerations ?? {}, nodes, SEED_OPERATOR);
-    const lab = s.hostKind === "lab" ? new LabNetwork(stack, { subnet: s.labSubnet, alsoUnrouted: [s.meshCidr] }) : undefined;
+    const ipv6Only = checkIpv6OnlyNodes(s.ipv6OnlyNodes ?? [], nodes, s);
+    const lab = s.hostKind === "lab" ? new LabNetwork(stack, {
+        subnet: s.labSubnet, alsoUnrouted: [s.meshCidr, ...(s.meshCidr6 ? [s.meshCidr6] : [])], ...(s.labIPv6 ? { ipv6: true } : {}), ...(s.labSubnet6 ? { subnet6: s.labSubnet6 } : {}),
+    }) : undefined;
     const { placed, bootstrapSshSources } = place(nodes, s, lab);
 
     const mesh = new MeshNetwork(stack, {
         cidr: s.meshCidr,
-        nodes: nodes.map((n) => ({ ...n, endpoint: placed[n.name].endpoint, keyGeneration: keyGenerations[n.name] })),
+        ...(s.meshCidr6 ? { cidr6: s.meshCidr6, previousAddresses6: s.previousAddresses6 } : {}),
+        nodes: nodes.map((n) => ({
+            ...n, endpoint: placed[n.name].endpoint, keyGeneration: keyGenerations[n.name],
+            // Only where set: an IPv4-only stack's mesh arguments stay as they were.
+            ...(placed[n.name].ipv6Endpoint ? { ipv6Endpoint: placed[n.name].ipv6Endpoint } : {}),
+            ...(ipv6Only.includes(n.name) ? { ipv6Only: true } : {}),
+        })),
         operators: [{ name: SEED_OPERATOR, tags: ["admin"], keyGeneration: keyGenerations[SEED_OPERATOR] }],
         clients: SEED_CLIENTS,
         rules: SEED_RULES,
@@ -200,6 +237,7 @@ export function zeroTrustStack(stack: string, s: StackSettings) {
     const authorities = Object.fromEntries(cas.names.map((n) => [n, new InternalCA(n, { commonName: `zerotrust ${n} root CA` })]));
     const ca = authorities[cas.issuing];
     const gatewayUnderlay = placed[SEED_GATEWAY.node].underlay;
+    const gatewayUnderlay6 = placed[SEED_GATEWAY.node].underlay6;
     const gatewayServerName = `${SEED_GATEWAY.node}.${stack}.zerotrust.internal`;
     const gateway = new MtlsGateway(SEED_GATEWAY.node, {
         node: configured[nodes.findIndex((n) => n.name === SEED_GATEWAY.node)]!,
@@ -208,7 +246,8 @@ export function zeroTrustStack(stack: string, s: StackSettings) {
         certificateValidityHours: s.certificateValidityHours,
         certificateRenewalHours: s.certificateRenewalHours,
         serverName: gatewayServerName,
-        serverAddresses: typeof gatewayUnderlay === "string" ? [gatewayUnderlay] : [],
+        // A dual-stack gateway is on its certificate by both addresses, and listens on both.
+        serverAddresses: [...(typeof gatewayUnderlay === "string" ? [gatewayUnderlay] : []), ...(gatewayUnderlay6 && gatewayUnderlay6 !== gatewayUnderlay ? [gatewayUnderlay6] : [])],
         clients: SEED_GATEWAY.clients,
         revokedClients: s.revokedClients,
         upstreams: SEED_GATEWAY.upstreams,
@@ -221,7 +260,9 @@ export function zeroTrustStack(stack: string, s: StackSettings) {
         gateway,
         hosts: Object.fromEntries(nodes.map((n, i) => [n.name, {
             underlay: placed[n.name].underlay,
+            ...(placed[n.name].underlay6 ? { underlay6: placed[n.name].underlay6 } : {}),
             mesh: mesh.addresses[n.name],
+            ...(mesh.addresses6[n.name] ? { mesh6: mesh.addresses6[n.name] } : {}),
             publicKey: mesh.members[n.name].publicKey,
             managedVia: configured[i]?.managementHost ?? "retired: zerotrust configuration removed",
             /** What every file the host gets is rendered for (README, "Host releases"). */
@@ -233,11 +274,13 @@ export function zeroTrustStack(stack: string, s: StackSettings) {
         labInterfaces: lab?.interfaces ?? [],
         /** Each member's mesh address: the allocation, and what the next deployment keeps. */
         meshAddresses: mesh.addresses,
+        /** Each member's IPv6 mesh address, when the mesh has an IPv6 range. */
+        meshAddresses6: mesh.addresses6,
         policyMatrix: allowMatrix(mesh.plan.policy),
         /** The policy as written and compiled, for the audit report. */
         auditPolicy: reportPolicy(mesh.plan, SEED_RULES, SEED_EXPECT),
         /** Where the gateway answers, for the scanners of the audit report. */
-        gatewayEndpoint: { serverName: gatewayServerName, address: gatewayUnderlay, port: SEED_GATEWAY.port },
+        gatewayEndpoint: { serverName: gatewayServerName, address: gatewayUnderlay, ...(gatewayUnderlay6 ? { address6: gatewayUnderlay6 } : {}), port: SEED_GATEWAY.port },
         gatewayAllowlist: gatewayAllowlist(mesh.plan.policy, SEED_GATEWAY.node, SEED_GATEWAY.port),
         /** Each client's certificate, key, CA chain and PKCS#12 bundle (the keys and bundles are secrets). */
         gatewayClients: gateway.clients,

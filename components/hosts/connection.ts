@@ -5,7 +5,7 @@ import { SSHD_HOST_KEY_TYPES } from "../render/sshd";
 import { ValidationError, checkHost, checkInterfaceName, checkOpenSshPublicKey, checkPort, checkPrivateKey, checkUserName } from "../validate";
 
 export interface HostConnection {
-    /** Underlay address or DNS name the deployer dials while bootstrapping. */
+    /** Underlay address (IPv4, or IPv6 without brackets) or DNS name the deployer dials while bootstrapping. */
     host: pulumi.Input<string>;
     /** SSH port. Default: 22. */
     port?: number;

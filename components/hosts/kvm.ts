@@ -10,7 +10,7 @@ import { createHash } from "crypto";
 import { assetPath } from "../assets";
 import {
     ValidationError, checkHost, checkIPv4, checkInterfaceName, checkName, checkOpenSshPublicKey, checkPath, checkPort, checkPositiveInt,
-    checkUserName, cidrContains, formatIPv4, parseCidr, parseIPv4,
+    checkUserName, cidrContains, formatIPv4, ipFamily, parseCidr, parseIPv4,
 } from "../validate";
 import { DEFAULT_RELEASE, releaseProfile } from "../render/releases";
 import { HostConnection } from "./connection";
@@ -171,6 +171,8 @@ export function planKvmHost(name: string, args: KvmHostArgs): KvmPlan {
     if (args.hypervisor) {
         const h = args.hypervisor;
         const host = checkHost("hypervisor.host", h.host);
+        // vm.sh splits user@host:port at the last ':'.
+        if (ipFamily(host) === 6) throw new ValidationError("hypervisor.host", h.host, "an IPv6 hypervisor address is not supported yet; give its DNS name or IPv4 address");
         const port = checkPort("hypervisor.port", h.port ?? 22);
         hypervisor = `${checkUserName("hypervisor.user", h.user ?? "root")}@${host}:${port}`;
         if (typeof h.hostKey === "string") hypervisorHostKey = checkOpenSshPublicKey("hypervisor.hostKey", h.hostKey);

@@ -1,11 +1,11 @@
 // Runs a program on a host over SSH with the system's OpenSSH client: the host key pinned in a
 // private known_hosts file, the key in a private file, the program on stdin. Each call is a new
 // connection; that is what lets the driver confirm a change over a connection opened after it.
-import { spawn, spawnSync } from "child_process";
+import { spawn } from "child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "fs";
 import { tmpdir } from "os";
 import { join } from "path";
-import { routeRefusal, routeDevice } from "./route-guard";
+import { routeCheck } from "./route-guard";
 
 export interface SshTarget {
     host: string;
@@ -28,7 +28,11 @@ export interface SshResult {
     stderr: string;
 }
 
-function knownHostsLine(t: SshTarget): string {
+/**
+ * The pinned key as OpenSSH looks it up: the host as given on port 22 (an IPv6 address too, bare),
+ * "[host]:port" on any other port. The host is the text ssh gets, so the two always match.
+ */
+export function knownHostsLine(t: Pick<SshTarget, "host" | "port" | "hostKey">): string {
     const name = t.port === 22 ? t.host : `[${t.host}]:${t.port}`;
     return `${name} ${t.hostKey.trim()}\n`;
 }
@@ -59,9 +63,7 @@ export function sshArguments(target: SshTarget, dir: string): string[] {
 
 /** The refusal for a target whose route leaves through another interface than it allows. */
 function offRoute(target: SshTarget): string | undefined {
-    if (!target.onlyVia) return undefined;
-    const r = spawnSync("ip", ["route", "get", target.host], { encoding: "utf8" });
-    return routeRefusal(target.host, routeDevice(r.stdout ?? ""), target.onlyVia);
+    return target.onlyVia ? routeCheck(target.host, target.onlyVia) : undefined;
 }
 
 export function runOverSsh(target: SshTarget, program: string, timeoutSeconds = 300): Promise<SshResult> {

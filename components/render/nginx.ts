@@ -8,8 +8,10 @@ import { ReleaseProfile } from "./releases";
 
 export interface GatewaySpec {
     listenPort: number;
+    /** Also listen on [::]:listenPort (IPv6 only on that socket: nginx sets ipv6only). */
+    listenIPv6: boolean;
     serverName: string;
-    /** Upstream servers, host:port (IPv4 or mesh addresses). */
+    /** Upstream servers, host:port or [IPv6]:port (mesh addresses, or addresses given). */
     upstreams: string[];
     /** Subject DNs (RFC 2253, as $ssl_client_s_dn shows them) allowed through. */
     allowedDns: string[];
@@ -80,6 +82,7 @@ export function renderGatewayConfig(g: GatewaySpec): string {
         "    server {",
         // default_server and the only server on this port: every connection is verified.
         `        listen ${g.listenPort} ssl default_server;`,
+        ...(g.listenIPv6 ? [`        listen [::]:${g.listenPort} ssl default_server;`] : []),
         `        server_name ${g.serverName};`,
         `        ssl_certificate ${f.certificate};`,
         `        ssl_certificate_key ${f.key};`,

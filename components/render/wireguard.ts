@@ -9,8 +9,9 @@ export interface WireGuardPeer {
     name: string;
     publicKey: string;
     presharedKey: string;
-    /** The peer's mesh address; its only AllowedIPs entry. */
+    /** The peer's mesh address: its AllowedIPs entry (with its IPv6 one, when the mesh has a range of each). */
     address: string;
+    address6?: string;
     endpoint?: string;
     behindNat: boolean;
 }
@@ -19,6 +20,8 @@ export interface WireGuardInterface {
     privateKey: string;
     /** This member's mesh address and the mesh prefix length, e.g. 10.77.0.5/24. */
     addressCidr: string;
+    /** Its address and prefix in the mesh's IPv6 range, e.g. fd12:3456:789a:2::5/64. Default: none. */
+    address6Cidr?: string;
     listenPort?: number;
     mtu: number;
     behindNat: boolean;
@@ -35,7 +38,7 @@ export function renderWireGuardConfig(iface: WireGuardInterface): string {
         "# Managed by zerotrust. Changes here are overwritten on the next deployment.",
         "[Interface]",
         `PrivateKey = ${key("privateKey", iface.privateKey)}`,
-        `Address = ${iface.addressCidr}`,
+        `Address = ${[iface.addressCidr, ...(iface.address6Cidr ? [iface.address6Cidr] : [])].join(", ")}`,
         ...(iface.listenPort ? [`ListenPort = ${iface.listenPort}`] : []),
         `MTU = ${iface.mtu}`,
     ];
@@ -46,7 +49,7 @@ export function renderWireGuardConfig(iface: WireGuardInterface): string {
             "[Peer]",
             `PublicKey = ${key(`${peer.name}.publicKey`, peer.publicKey)}`,
             `PresharedKey = ${key(`${peer.name}.presharedKey`, peer.presharedKey)}`,
-            `AllowedIPs = ${peer.address}/32`,
+            `AllowedIPs = ${[`${peer.address}/32`, ...(peer.address6 ? [`${peer.address6}/128`] : [])].join(", ")}`,
         );
         // A peer behind NAT has no address we can dial: it dials us.
         if (peer.endpoint && !peer.behindNat) lines.push(`Endpoint = ${peer.endpoint}`);

@@ -5,9 +5,11 @@ import { spawnSync } from "child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "fs";
 import { tmpdir } from "os";
 import { join } from "path";
+import { formatIPv6, parseIPv6 } from "../../components/ipv6";
 import { assertRoutedVia } from "../../components/remote/route-guard";
 import { AuditData, ReportPolicy, ScannerVerdict, certificatesFromState, hostViews } from "../../components/report";
 import { StateResource, appliedConcerns, stateValue, verifyDeployment } from "../../components/verify";
+import { ipFamily, joinHostPort } from "../../components/validate";
 import { SEED_PROBE_PORTS } from "../../stacks/seed-scenario";
 import { LabNode, measureMatrix, startListeners } from "../lab/report";
 import { nmapAnswering, sshAudit, testssl } from "./scanners";
@@ -17,10 +19,10 @@ import { nmapVerdict, sshAuditVerdict, testsslVerdict } from "./verdicts";
 interface StackOutputs {
     auditPolicy: ReportPolicy;
     /** release: absent in stacks deployed before releases were named (they are debian-12). */
-    hosts: Record<string, { underlay: string; mesh: string; release?: string }>;
+    hosts: Record<string, { underlay: string; underlay6?: string; mesh: string; release?: string }>;
     labNamespaces: string[];
     labInterfaces: string[];
-    gatewayEndpoint: { serverName: string; address: string; port: number };
+    gatewayEndpoint: { serverName: string; address: string; address6?: string; port: number };
     gatewayClients: Record<string, { caPem: string }>;
 }
 
@@ -33,8 +35,16 @@ function publicKeysOf(resources: StateResource[]): Record<string, string> {
 
 function labNodes(out: StackOutputs): LabNode[] {
     return Object.entries(out.hosts).map(([name, h]) => ({
-        name, mesh: h.mesh, underlay: h.underlay, namespace: out.labNamespaces.find((n) => n.endsWith(`-${name}`))!,
+        name, mesh: h.mesh, underlay: h.underlay, underlay6: h.underlay6, namespace: out.labNamespaces.find((n) => n.endsWith(`-${name}`))!,
     }));
+}
+
+/** A free address for the stranger in a dual-stack lab's IPv6 range (the lab's hosts count up from ::10). */
+function freeUnderlayAddress6(bridge: string): string {
+    const info = JSON.parse(spawnSync("ip", ["-j", "-6", "addr", "show", "dev", bridge, "scope", "global"], { encoding: "utf8" }).stdout || "[]");
+    const a = info[0]?.addr_info?.[0];
+    if (!a) throw new Error(`the lab bridge ${bridge} has no IPv6 address`);
+    return `${formatIPv6(parseIPv6(a.local)! + 0xfff0n - 1n)}/${a.prefixlen}`;
 }
 
 /** A free address on the lab bridge's range (counting down from the top) for the stranger. */
@@ -74,11 +84,20 @@ function scan(out: StackOutputs): ScannerVerdict[] {
         verdicts.push(sshAuditVerdict(`${n.name} sshd (${n.mesh}:22, over the mesh, ${release})`, sshAudit(n.mesh, 22), release));
     }
     const bridge = out.labInterfaces[0];
-    const stranger = strangerOnUnderlay(bridge, freeUnderlayAddress(bridge, nodes.map((n) => n.underlay)));
+    // nmap scans one family per run; an IPv6-only host's underlay is its IPv6 address.
+    const v4 = nodes.map((n) => n.underlay).filter((a) => ipFamily(a) === 4);
+    const v6 = [...new Set(nodes.flatMap((n) => [n.underlay, n.underlay6 ?? ""]).filter((a) => a !== "" && ipFamily(a) === 6))];
+    const stranger = strangerOnUnderlay(bridge, freeUnderlayAddress(bridge, v4), v6.length ? freeUnderlayAddress6(bridge) : undefined);
     try {
-        const scanned = nmapAnswering(nodes.map((n) => n.underlay), "1-1024,5432,8080", stranger.wrap);
         const gw = out.gatewayEndpoint;
-        verdicts.push(nmapVerdict(`every host's underlay address, TCP 1-1024, 5432, 8080`, scanned.answering, [`${gw.address}:${gw.port}/open`]));
+        const scanned = nmapAnswering(v4, "1-1024,5432,8080", stranger.wrap);
+        verdicts.push(nmapVerdict(`every host's underlay address, TCP 1-1024, 5432, 8080`, scanned.answering,
+            ipFamily(gw.address) === 4 ? [`${gw.address}:${gw.port}/open`] : []));
+        if (v6.length) {
+            const scanned6 = nmapAnswering(v6, "1-1024,5432,8080", stranger.wrap);
+            const gw6 = gw.address6 ?? (ipFamily(gw.address) === 6 ? gw.address : undefined);
+            verdicts.push(nmapVerdict(`every host's IPv6 underlay address, TCP 1-1024, 5432, 8080`, scanned6.answering, gw6 ? [`${joinHostPort(gw6, gw.port)}/open`] : []));
+        }
     } finally {
         stranger.remove();
     }

@@ -1,6 +1,8 @@
 // The scanners an auditor brings, run here against real servers, with their verdicts parsed.
 import { spawnSync } from "child_process";
 import { readFileSync } from "fs";
+import { formatIPv6, parseIPv6 } from "../../components/ipv6";
+import { joinHostPort } from "../../components/validate";
 
 export interface SshAuditVerdict {
     /** "(kind) algorithm" for every algorithm ssh-audit fails. */
@@ -32,21 +34,28 @@ export const SSH_AUDIT_ACCEPTED_WARNINGS: Record<string, string[]> = {
     "debian-13": ["(kex) mlkem768x25519-sha256", "(kex) sntrup761x25519-sha512", "(kex) sntrup761x25519-sha512@openssh.com", "(kex) kex-strict-s-v00@openssh.com"],
 };
 
-/** nmap's TCP connect scan from `wrap` (a namespace); returns "address:port/state" for every port not filtered. */
+/**
+ * nmap's TCP connect scan from `wrap` (a namespace); returns "address:port/state" for every port not
+ * filtered. IPv6 targets are scanned with -6 (nmap takes one family per run).
+ */
 export function nmapAnswering(targets: string[], ports: string, wrap: string[]): { answering: string[]; output: string } {
-    const cmd = [...wrap, "nmap", "-Pn", "-n", "-sT", "-T4", "--max-retries", "1", "-p", ports, "-oG", "-", ...targets];
+    const v6 = targets.filter((t) => t.includes(":")).length;
+    if (v6 !== 0 && v6 !== targets.length) throw new Error("nmapAnswering: scan IPv4 and IPv6 targets in separate runs");
+    const cmd = [...wrap, "nmap", ...(v6 ? ["-6"] : []), "-Pn", "-n", "-sT", "-T4", "--max-retries", "1", "-p", ports, "-oG", "-", ...targets];
     const r = spawnSync(cmd[0], cmd.slice(1), { encoding: "utf8", timeout: 600_000 });
     if (r.status !== 0) throw new Error(`nmap failed: ${r.stdout}${r.stderr}`);
     const answering: string[] = [];
     for (const m of r.stdout.matchAll(/^Host: (\S+) .*\tPorts: ([^\t]+)/gm)) {
         for (const entry of m[2].split(", ")) {
             const [port, state] = entry.split("/");
-            if (state !== "filtered") answering.push(`${m[1]}:${port}/${state}`);
+            if (state !== "filtered") answering.push(`${joinHostPort(m[1], port)}/${state}`);
         }
     }
     // Hosts whose every port was filtered have no "Ports:" list; each must at least have been scanned.
     const scanned = [...r.stdout.matchAll(/^Host: (\S+) /gm)].map((m) => m[1]);
-    if (!targets.every((t) => scanned.includes(t))) throw new Error(`nmap did not scan every target: ${r.stdout}`);
+    // nmap prints IPv6 canonical; compare so, whatever form the caller gave.
+    const canonical = (a: string) => (a.includes(":") ? formatIPv6(parseIPv6(a) ?? 0n) : a);
+    if (!targets.every((t) => scanned.map(canonical).includes(canonical(t)))) throw new Error(`nmap did not scan every target: ${r.stdout}`);
     return { answering, output: r.stdout };
 }
 

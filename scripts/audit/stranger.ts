@@ -17,8 +17,11 @@ export interface Stranger {
     remove(): void;
 }
 
-/** `addressCidr` must be free in the lab's range, e.g. "10.213.7.250/24". */
-export function strangerOnUnderlay(bridge: string, addressCidr: string): Stranger {
+/**
+ * `addressCidr` must be free in the lab's range, e.g. "10.213.7.250/24"; `address6Cidr` too, in a
+ * dual-stack lab's IPv6 range (e.g. "fd12:3456:789a:1::250/64").
+ */
+export function strangerOnUnderlay(bridge: string, addressCidr: string, address6Cidr?: string): Stranger {
     const id = randomBytes(3).toString("hex");
     const ns = `ztscan-${id}`;
     const veth = `ztsv${id}`;
@@ -31,6 +34,7 @@ export function strangerOnUnderlay(bridge: string, addressCidr: string): Strange
         ip(["link", "add", veth, "type", "veth", "peer", "name", "eth0", "netns", ns]);
         ip(["link", "set", veth, "master", bridge, "up"]);
         ip(["-n", ns, "addr", "add", addressCidr, "dev", "eth0"]);
+        if (address6Cidr) ip(["-n", ns, "addr", "add", address6Cidr, "dev", "eth0", "nodad"]);
         ip(["-n", ns, "link", "set", "eth0", "up"]);
         ip(["-n", ns, "link", "set", "lo", "up"]);
     } catch (e) {

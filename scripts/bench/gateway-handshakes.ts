@@ -44,7 +44,7 @@ const upstreamServer = (port: number) => `    server { listen 127.0.0.1:${port};
 
 function gatewayConfig(dir: string, port: number, upstreamPort: number): void {
     const conf = renderGatewayConfig({
-        listenPort: port, serverName: "localhost", upstreams: [`127.0.0.1:${upstreamPort}`], allowedDns: ["CN=alice,O=zerotrust"],
+        listenPort: port, listenIPv6: false, serverName: "localhost", upstreams: [`127.0.0.1:${upstreamPort}`], allowedDns: ["CN=alice,O=zerotrust"],
         verifyDepth: 1, allowTls12: false, pidFile: join(dir, "nginx.pid"), errorLog: join(dir, "error.log"), sessionEpoch: "bench",
         release: RELEASES["debian-12"], // the nginx of this machine
     }).replace(/listen (\d+) ssl default_server;/, "listen 127.0.0.1:$1 ssl default_server;")

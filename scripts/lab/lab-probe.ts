@@ -14,7 +14,13 @@ const NODE = process.execPath;
  */
 export type LabSource = { namespace: string } | { labInterfaces: string[] };
 
-const hostOf = (target: string) => target.replace(/:\d+$/, "").replace(/^https?:\/\//, "").replace(/[:/].*$/, "");
+/** The address a target names: "host:port", "[IPv6]:port", "https://host[:port]/...", or a bare address (IPv6 too). */
+export function hostOf(target: string): string {
+    const t = target.replace(/^https?:\/\//, "").replace(/\/.*$/, "");
+    const bracketed = /^\[([^\]]*)\]/.exec(t);
+    if (bracketed) return bracketed[1];
+    return t.split(":").length > 2 ? t : t.replace(/:\d+$/, "");
+}
 
 /** The command line that runs `cmd` from `src`; refuses a target this machine would route off the lab. */
 function from(src: LabSource, cmd: string[], targets: string[]): string[] {
@@ -25,6 +31,12 @@ function from(src: LabSource, cmd: string[], targets: string[]): string[] {
 
 export function probe(src: LabSource, targets: string[], timeoutMs = 3000): Record<string, string> {
     const [cmd, ...args] = from(src, [NODE, NET_TOOL, "probe", String(timeoutMs), ...targets], targets);
+    return JSON.parse(execFileSync(cmd, args, { encoding: "utf8" }));
+}
+
+/** One UDP datagram to each target: {target: "answered" | "silent"} (a udp-echo must be there to answer). */
+export function probeUdp(src: LabSource, targets: string[], timeoutMs = 2000): Record<string, string> {
+    const [cmd, ...args] = from(src, [NODE, NET_TOOL, "udp-probe", String(timeoutMs), ...targets], targets);
     return JSON.parse(execFileSync(cmd, args, { encoding: "utf8" }));
 }
 

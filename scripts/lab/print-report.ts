@@ -3,7 +3,7 @@
 import { LabNode, measureMatrix, startListeners } from "./report";
 
 export interface LabOutputs {
-    hosts: Record<string, { underlay: string; mesh: string }>;
+    hosts: Record<string, { underlay: string; underlay6?: string; mesh: string }>;
     labNamespaces: string[];
     sshMode: string;
     policyMatrix: Record<string, string[]>;
@@ -20,7 +20,7 @@ export async function printReport(out: LabOutputs): Promise<void> {
         .filter((k) => out[k] === undefined);
     if (missing.length > 0) throw new Error(`the stack does not export ${missing.join(", ")}: is it a lab stack built by this version?`);
     const nodes: LabNode[] = Object.entries(out.hosts).map(([name, h]) => ({
-        name, mesh: h.mesh, underlay: h.underlay, namespace: out.labNamespaces.find((n) => n.endsWith(`-${name}`))!,
+        name, mesh: h.mesh, underlay: h.underlay, underlay6: h.underlay6, namespace: out.labNamespaces.find((n) => n.endsWith(`-${name}`))!,
     }));
     const lines = ["", "hosts (namespace, underlay, mesh):"];
     for (const n of nodes) lines.push(`  ${n.name.padEnd(9)} ${n.namespace.padEnd(18)} ${n.underlay.padEnd(14)} ${n.mesh}`);

@@ -2,6 +2,7 @@
 // key in the stack's config, reached with the deploy key. `hostKind: existing`.
 import * as pulumi from "@pulumi/pulumi";
 import { existingHost } from "../../components/hosts/connection";
+import { joinHostPort } from "../../components/validate";
 import { ScenarioNode } from "../seed-scenario";
 import { Placed, Placement } from "./placed";
 
@@ -31,7 +32,7 @@ export function placeOnExisting(nodes: ScenarioNode[], s: ExistingPlacementSetti
         if (!h) throw new Error(`zerotrust:hosts has no entry for '${n.name}': add { address, hostKey } for it`);
         return [n.name, {
             connection: existingHost({ host: h.address, port: h.port, user: h.user, hostKey: h.hostKey, privateKey, release: s.releases?.[n.name] }),
-            endpoint: `${h.address}:51820`,
+            endpoint: joinHostPort(h.address, 51820),
             underlay: h.address,
         }];
     }));

@@ -17,7 +17,7 @@ function pki(t: any): string {
 }
 
 const spec = (dir: string): GatewaySpec => ({
-    listenPort: 18443, serverName: "gw.example.internal", upstreams: ["10.77.0.5:8080"], allowedDns: ["CN=alice,O=zerotrust"],
+    listenPort: 18443, listenIPv6: false, serverName: "gw.example.internal", upstreams: ["10.77.0.5:8080"], allowedDns: ["CN=alice,O=zerotrust"],
     verifyDepth: 1, allowTls12: false, pidFile: join(dir, "nginx.pid"), errorLog: join(dir, "error.log"), sessionEpoch: "test",
     release: RELEASES["debian-12"], // this machine's nginx (1.22)
 });
@@ -28,6 +28,15 @@ test("nginx -t accepts the gateway config, TLS 1.3 only and with TLS 1.2 allowed
         writeFileSync(join(dir, GATEWAY_FILES.config), renderGatewayConfig({ ...spec(dir), allowTls12 }));
         t.notThrows(() => execFileSync("nginx", ["-t", "-q", "-c", join(dir, GATEWAY_FILES.config)], { stdio: ["ignore", "pipe", "pipe"] }));
     }
+});
+
+test("nginx -t accepts the dual-stack listen, and the IPv6 socket is the same single verifying server", (t) => {
+    const dir = pki(t);
+    const conf = renderGatewayConfig({ ...spec(dir), listenIPv6: true, upstreams: ["[fd12:3456:789a:1::8]:8080", "10.77.0.5:8080"] });
+    t.is(conf.match(/listen /g)?.length, 2);
+    t.regex(conf, /listen \[::\]:18443 ssl default_server;/);
+    writeFileSync(join(dir, GATEWAY_FILES.config), conf);
+    t.notThrows(() => execFileSync("nginx", ["-t", "-q", "-c", join(dir, GATEWAY_FILES.config)], { stdio: ["ignore", "pipe", "pipe"] }));
 });
 
 test("the config verifies every client and is the only server on its port", (t) => {

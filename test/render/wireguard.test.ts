@@ -6,6 +6,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "fs";
 import { tmpdir } from "os";
 import { join } from "path";
 import { renderWireGuardConfig } from "../../components/render/wireguard";
+import { checkEndpoint } from "../../components/validate";
 import { clampPrivateKey, publicKeyOf } from "../../components/wireguard-keys";
 import { inNamespace, run, scratchNamespace, wireguardGo } from "../helpers/netns";
 
@@ -34,6 +35,39 @@ test("wg-quick strip + wg setconf load the rendered config; wg shows the same pe
     const dump = inNamespace(ns, "wg", ["show", iface, "dump"]).trim().split("\n").slice(1).map((l) => l.split("\t"));
     t.deepEqual(dump.map(([pub, psk, endpoint, allowed, , , , keepalive]) => [pub, psk, endpoint, allowed, keepalive]).sort(),
         peers.map((p) => [p.publicKey, p.presharedKey, p.endpoint, `${p.address}/32`, "25"]).sort());
+});
+
+test("an IPv6 peer's Endpoint is [addr]:port, and wg reads it back so", async (t) => {
+    const ns = scratchNamespace(t);
+    const iface = `ztw${randomBytes(3).toString("hex")}`;
+    const peer = { name: "v6", publicKey: publicKeyOf(key()), presharedKey: randomBytes(32).toString("base64"), address: "10.77.0.10",
+        endpoint: checkEndpoint("endpoint", "[FD12:3456:789A:1::0:10]:51820"), behindNat: false };
+    const config = renderWireGuardConfig({ privateKey: key(), addressCidr: "10.77.0.5/24", listenPort: 51820, mtu: 1420, behindNat: false, peers: [peer] });
+    t.regex(config, /^Endpoint = \[fd12:3456:789a:1::10\]:51820$/m);
+    const dir = mkdtempSync(join(tmpdir(), "zt-wg-"));
+    t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+    writeFileSync(join(dir, `${iface}.conf`), config, { mode: 0o600 });
+    writeFileSync(join(dir, "stripped.conf"), run("wg-quick", ["strip", join(dir, `${iface}.conf`)]), { mode: 0o600 });
+    await wireguardGo(t, ns, iface);
+    inNamespace(ns, "wg", ["setconf", iface, join(dir, "stripped.conf")]);
+    t.is(inNamespace(ns, "wg", ["show", iface, "endpoints"]).trim(), `${peer.publicKey}\t[fd12:3456:789a:1::10]:51820`);
+});
+
+test("a mesh with an IPv6 range: Address in both, each peer's AllowedIPs its two addresses, as wg loads them", async (t) => {
+    const ns = scratchNamespace(t);
+    const iface = `ztw${randomBytes(3).toString("hex")}`;
+    const peer = { name: "p", publicKey: publicKeyOf(key()), presharedKey: randomBytes(32).toString("base64"), address: "10.77.0.10",
+        address6: "fd12:3456:789a:2::10", endpoint: "10.99.0.10:51820", behindNat: false };
+    const config = renderWireGuardConfig({ privateKey: key(), addressCidr: "10.77.0.5/24", address6Cidr: "fd12:3456:789a:2::5/64", listenPort: 51820, mtu: 1420, behindNat: false, peers: [peer] });
+    t.regex(config, /^Address = 10\.77\.0\.5\/24, fd12:3456:789a:2::5\/64$/m);
+    t.regex(config, /^AllowedIPs = 10\.77\.0\.10\/32, fd12:3456:789a:2::10\/128$/m);
+    const dir = mkdtempSync(join(tmpdir(), "zt-wg-"));
+    t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+    writeFileSync(join(dir, `${iface}.conf`), config, { mode: 0o600 });
+    writeFileSync(join(dir, "stripped.conf"), run("wg-quick", ["strip", join(dir, `${iface}.conf`)]), { mode: 0o600 });
+    await wireguardGo(t, ns, iface);
+    inNamespace(ns, "wg", ["setconf", iface, join(dir, "stripped.conf")]);
+    t.is(inNamespace(ns, "wg", ["show", iface, "allowed-ips"]).trim(), `${peer.publicKey}\t10.77.0.10/32 fd12:3456:789a:2::10/128`);
 });
 
 test("a key with an injected line is refused by the renderer", (t) => {

@@ -16,6 +16,11 @@ const HOSTILE: string[] = [
     "db; rm -rf /", "db && reboot", "$(reboot)", "`id`", "db|nc", "a\nPostUp = curl evil", "a\rb", "a\u0000b",
     "\"quoted\"", "'single'", "back\\slash", "semi;", "{brace}", "}", "#comment", "tab\there", " spaced", "trailing ",
     "x".repeat(300), "dЬ", "аpp", "db\u200b", "ｄｂ", "é", "../../etc/passwd", "*", "", "-leading",
+    // IPv6-shaped: each is refused in every field, an endpoint's host (value + ":51820") included.
+    "fe80::1%eth0", "[fe80::1%eth0]", "::ffff:10.0.0.1", "[::ffff:10.0.0.1]", "[::ffff:a00:1]", "[::]", "[ff02::1]", "[fe80::1]",
+    "[2001:db8::1]:22", "[2001:db8::1]; id", "[2001:db8::1]\n", "2001:db8::1\nPostUp = id", "2001:db8:::1", "2001:db8::1::2",
+    "12345::1", "1:2:3:4:5:6:7:8:9", "２００１:db8::1", "2001:db8::g", ":::", "[[2001:db8::1]]", "[2001:db8::1", "2001:db8::1]",
+    "[$(id)]", "::1 ", "[2001:db8::1/64]",
 ];
 
 function baseArgs(): MeshNetworkArgs {
@@ -45,6 +50,11 @@ const MESH_FIELDS: Mutation[] = [
     [/nodes\[0\]\.pskGeneration/, (a, v) => { a.nodes[0].pskGeneration = v as unknown as number; }],
     [/nodes\[0\]\.keyGeneration/, (a, v) => { a.nodes[0].keyGeneration = v as unknown as number; }],
     [/previousAddresses\.db/, (a, v) => { a.previousAddresses = { db: v }; }],
+    [/nodes\[0\]\.ipv6Endpoint/, (a, v) => { a.nodes[0].ipv6Endpoint = `${v}:51820`; }],
+    [/nodes\[0\]\.ipv6Only/, (a, v) => { a.nodes[0].ipv6Only = v as unknown as boolean; }],
+    [/^cidr6/, (a, v) => { a.cidr6 = v; }],
+    [/db\.address6/, (a, v) => { a.cidr6 = "fd12:3456:789a:2::/64"; a.nodes[1].address6 = v; }],
+    [/previousAddresses6\.db/, (a, v) => { a.cidr6 = "fd12:3456:789a:2::/64"; a.previousAddresses6 = { db: v }; }],
 ];
 
 /**
@@ -90,6 +100,25 @@ test("hostile sshd user names are refused", (t) => {
 
 const KEYS = sshKeyPair();
 const plainConnection = (): HostConnection => ({ host: "203.0.113.13", privateKey: KEYS.privateKey, hostKey: KEYS.publicKey });
+
+test("every hostile value as a bootstrap SSH source is refused by ZeroTrustNode before any resource exists", (t) => {
+    const mesh = new MeshNetwork("boot", baseArgs());
+    t.notThrows(() => new ZeroTrustNode("db", { mesh, connection: plainConnection(), bootstrapSshSources: ["198.51.100.4", "2001:db8::4", "2001:db8:1::/48"] }));
+    assertCorpusRefused(t, [[/bootstrapSshSources\[1\]/, (a: string[], v) => { a[1] = v; }], [/bootstrapSshSources\[0\]/, (a: string[], v) => { a[0] = `${v}/64`; }]],
+        () => ["198.51.100.4", "2001:db8::4"], (sources, n) => new ZeroTrustNode(`db-${n}`, { mesh, member: "db", connection: plainConnection(), bootstrapSshSources: sources }));
+});
+
+test("IPv6 values in the places that take them are accepted (the IPv6 corpus is not vacuous)", (t) => {
+    const args = baseArgs();
+    args.nodes[0].endpoint = "[2001:db8::7]:51820";
+    args.nodes[0].ipv6Endpoint = "[2001:db8::8]:51820";
+    args.cidr6 = "fd12:3456:789a:2::/64";
+    args.nodes[1].address6 = "fd12:3456:789a:2::5";
+    args.previousAddresses6 = { app: "fd12:3456:789a:2::6" };
+    args.operators![0].endpoint = "[fd12:3456:789a:1::9]:51821";
+    const mesh = new MeshNetwork("v6-ok", args);
+    t.notThrows(() => new ZeroTrustNode("db", { mesh, connection: { ...plainConnection(), host: "2001:db8::13" }, bootstrapSshSources: ["2001:db8::4"] }));
+});
 
 const CONNECTION_FIELDS: [field: RegExp, apply: (c: HostConnection, v: string) => void][] = [
     [/connection\.host/, (c, v) => { c.host = v; }],

@@ -157,3 +157,46 @@ test("previousAddresses: members keep what the stack exported last time; a newco
     t.not(grown.addresses.api, "10.91.0.77");
     t.throws(() => new MeshNetwork("prev-c", args(["web"], { web: 7 } as any)), { message: /previousAddresses/ });
 });
+
+test("an IPv6 endpoint, given or resolved later, is [addr]:port in the peers' configs, canonical; a bare or zoned one stops the mesh", async (t) => {
+    const mesh = new MeshNetwork("v6-endpoints", {
+        cidr: "10.77.0.0/24",
+        nodes: [{ name: "a", endpoint: "[2001:DB8:0::7]:51820" }, { name: "b", endpoint: pulumi.output("[fd12:3456:789a:1:0:0:0:10]:51821") }, { name: "c", endpoint: "10.99.0.3:51820" }],
+        rules: [{ from: "*", to: "*", ports: ["tcp/22"] }],
+    });
+    const c = await resolve(mesh.configOf("c"));
+    t.regex(section(c, "a"), /^Endpoint = \[2001:db8::7\]:51820$/m);
+    t.regex(section(c, "b"), /^Endpoint = \[fd12:3456:789a:1::10\]:51821$/m);
+    t.regex(section(await resolve(mesh.configOf("a")), "c"), /^Endpoint = 10\.99\.0\.3:51820$/m);
+    for (const endpoint of ["2001:db8::7:51820", "[fe80::1%eth0]:51820", "[::ffff:10.99.0.3]:51820"]) {
+        t.throws(() => new MeshNetwork(`v6-bad-${endpoint.length}`, { cidr: "10.77.0.0/24", nodes: [{ name: "a", endpoint }], rules: [] }),
+            { message: /^nodes\[0\]\.endpoint: .* is not valid: / }, endpoint);
+    }
+});
+
+test("an IPv6-only node dials its peers' IPv6 endpoints; dual-stack peers dial it over IPv6 and each other over IPv4", async (t) => {
+    const mesh = new MeshNetwork("v6-only", {
+        cidr: "10.77.0.0/24",
+        nodes: [
+            { name: "a", endpoint: "10.99.0.1:51820", ipv6Endpoint: "[fd12:3456:789a:1::a]:51820" },
+            { name: "b", endpoint: "10.99.0.2:51820", ipv6Endpoint: pulumi.output("[fd12:3456:789a:1::b]:51820") },
+            { name: "six", endpoint: "[fd12:3456:789a:1::6]:51820", ipv6Only: true },
+            { name: "old", endpoint: "10.99.0.4:51820" },
+        ],
+        operators: [{ name: "op" }],
+        rules: [{ from: "*", to: "*", ports: ["tcp/22"] }],
+    });
+    const [a, six, op] = await Promise.all(["a", "six", "op"].map((m) => resolve(mesh.configOf(m))));
+    const endpointIn = (config: string, peer: string) => /^Endpoint = (\S+)$/m.exec(section(config, peer))?.[1];
+    t.is(endpointIn(a, "b"), "10.99.0.2:51820");
+    t.is(endpointIn(a, "six"), "[fd12:3456:789a:1::6]:51820");
+    t.is(endpointIn(six, "a"), "[fd12:3456:789a:1::a]:51820");
+    t.is(endpointIn(six, "b"), "[fd12:3456:789a:1::b]:51820");
+    t.is(endpointIn(six, "old"), undefined, "an IPv4-only peer cannot be dialled from an IPv6-only node: it starts the tunnel");
+    t.is(endpointIn(op, "six"), "[fd12:3456:789a:1::6]:51820");
+    t.is(endpointIn(op, "a"), "10.99.0.1:51820");
+    t.throws(() => new MeshNetwork("v6-only-bad", { cidr: "10.77.0.0/24", nodes: [{ name: "x", endpoint: "10.99.0.9:51820", ipv6Only: true }], rules: [] }),
+        { message: /^nodes\[0\]\.endpoint: "10\.99\.0\.9:51820" is not valid: the node is ipv6Only, so no peer can reach it over IPv4: give its \[IPv6\]:port/ });
+    t.throws(() => new MeshNetwork("v6-only-bad2", { cidr: "10.77.0.0/24", nodes: [{ name: "x", ipv6Endpoint: "10.99.0.9:51820" }], rules: [] }),
+        { message: /^nodes\[0\]\.ipv6Endpoint: .* expected an IPv6 endpoint in brackets/ });
+});

@@ -108,3 +108,23 @@ test("each client gets a PKCS#12 bundle: made by openssl from stdin, the passwor
     t.is(publicOf(keyOut.stdout), publicOf(key), "the key matches the certificate's key");
     t.not(read(["-nokeys"], "wrong password").status, 0, "the bundle needs its password");
 });
+
+test("IPv6: an IPv6 server address listens on [::] too and is on the certificate; [IPv6]:port upstreams; refusals show the whole upstream", async (t) => {
+    const w = world("six", [443]);
+    new MtlsGateway("six", { ...base(w), serverAddresses: ["198.51.100.1", "2001:DB8::1"], upstreams: ["[fd12:3456:789a:1::0:8]:8080", "app:8080"] });
+    const v4only = world("four", [443]);
+    new MtlsGateway("four", { ...base(v4only), serverAddresses: ["198.51.100.1"] });
+    await new Promise((r) => setTimeout(r, 1500));
+    const conf = (name: string): string => JSON.parse(plain(recorded.find((r) => r.name === `${name}-gateway` && r.type === "command:local:Command")!.inputs.stdin)).files["nginx.conf"];
+    t.regex(conf("six"), /^ {8}listen 443 ssl default_server;\n {8}listen \[::\]:443 ssl default_server;$/m);
+    t.regex(conf("six"), /^ {8}server \[fd12:3456:789a:1::8\]:8080;$/m);
+    t.notRegex(conf("four"), /listen \[::\]/, "an IPv4-only gateway renders as before");
+    const csr = recorded.find((r) => r.name === "sixca-six-server-csr")!;
+    t.deepEqual(plain(csr.inputs.ipAddresses), ["198.51.100.1", "2001:db8::1"]);
+
+    const w2 = world("six-bad", [443]);
+    t.throws(() => new MtlsGateway("sixbad", { ...base(w2), upstreams: ["fd12::8:8080"] }), { message: /^upstreams\[0\]: "fd12::8:8080" is not valid: expected host:port, .*\[IPv6 address\]:port/ });
+    t.throws(() => new MtlsGateway("sixbad", { ...base(w2), upstreams: ["[fe80::1%eth0]:8080"] }), { message: /^upstreams\[0\]: "\[fe80::1%eth0\]:8080" is not valid: has a zone id/ });
+    t.throws(() => new MtlsGateway("sixbad", { ...base(w2), serverAddresses: ["::ffff:198.51.100.1"] }), { message: /^serverAddresses\[0\]: .* IPv4 address inside IPv6 text/ });
+    t.false(recorded.some((r) => r.name.startsWith("sixbad")));
+});

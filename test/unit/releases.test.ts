@@ -50,7 +50,7 @@ test("sshd: keyboard-interactive off on every release, with OpenSSH 8.4's own ke
 
 test("nginx: ssl_conf_command only where nginx knows it (1.19.4 and later); the rest is the same on every release", (t) => {
     const conf = (r: string) => renderGatewayConfig({
-        listenPort: 443, serverName: "gw.example.internal", upstreams: ["10.77.0.5:8080"], allowedDns: ["CN=alice,O=zerotrust"],
+        listenPort: 443, listenIPv6: false, serverName: "gw.example.internal", upstreams: ["10.77.0.5:8080"], allowedDns: ["CN=alice,O=zerotrust"],
         verifyDepth: 1, allowTls12: false, pidFile: "/run/gw.pid", errorLog: "/var/log/gw.log", sessionEpoch: "e", release: RELEASES[r],
     });
     t.notRegex(conf("debian-11"), /ssl_conf_command/);

@@ -2,7 +2,8 @@
 # A lab host: a network namespace on the lab bridge with its own mount namespace (its own
 # /etc/ssh, /etc/wireguard, /etc/nginx, /etc/zerotrust, /var/lib/zerotrust, /run and /root) and its own
 # sshd. Usage: host.sh create|delete. The SSH host key arrives on stdin (create).
-# Environment: ZT_NS, ZT_ROOT, ZT_BRIDGE, ZT_VETH, ZT_ADDRESS_CIDR, ZT_AUTHORIZED_KEY, and
+# Environment: ZT_NS, ZT_ROOT, ZT_BRIDGE, ZT_VETH, ZT_ADDRESS_CIDR and/or ZT_ADDRESS6_CIDR (a
+# dual-stack or IPv6-only host), ZT_AUTHORIZED_KEY, and
 # ZT_LAB_RELEASE (optional): a release lab host, rooted in that Debian release's own file tree
 # (release-tree.sh), so that its sshd, bash, nft, wg, nginx and every tool a concern runs are
 # that release's programs, on this machine's kernel. Without it the host runs this machine's.
@@ -33,7 +34,9 @@ create)
         ip link add "$ZT_VETH" type veth peer name eth0 netns "$ZT_NS"
     fi
     ip link set "$ZT_VETH" master "$ZT_BRIDGE" up
-    ip -n "$ZT_NS" addr replace "$ZT_ADDRESS_CIDR" dev eth0
+    [ -z "${ZT_ADDRESS_CIDR:-}" ] || ip -n "$ZT_NS" addr replace "$ZT_ADDRESS_CIDR" dev eth0
+    # nodad: usable at once (the lab allocates its addresses, no one else is on the bridge's range).
+    [ -z "${ZT_ADDRESS6_CIDR:-}" ] || ip -n "$ZT_NS" addr replace "$ZT_ADDRESS6_CIDR" dev eth0 nodad
     ip -n "$ZT_NS" link set eth0 up
     ip -n "$ZT_NS" link set lo up
 
@@ -115,7 +118,7 @@ CONF
     fi
     for _ in $(seq 100); do
         if ip netns exec "$ZT_NS" ss -ltnH 'sport = :22' | grep . >/dev/null; then
-            echo "lab host $ZT_NS at ${ZT_ADDRESS_CIDR%/*}"
+            echo "lab host $ZT_NS at ${ZT_ADDRESS_CIDR:-} ${ZT_ADDRESS6_CIDR:-}"
             exit 0
         fi
         kill -0 "$(cat "$ZT_ROOT/sshd.pid")" 2>/dev/null || break

@@ -94,7 +94,8 @@ zt_wg_lines() {
 zt_concern_state() { # dir | live
     if [ "$1" = live ]; then
         if ! ip link show "$ZT_IFACE" >/dev/null 2>&1; then echo "interface $ZT_IFACE absent"; else
-            ip -o -4 addr show dev "$ZT_IFACE" | awk '{ print "interface address " $4 }' | sort
+            # Both families (a mesh with an IPv6 range too); link-local addresses are the kernel's, not ours.
+            ip -o addr show dev "$ZT_IFACE" scope global | awk '{ print "interface address " $4 }' | sort
             echo "interface mtu $(cat "/sys/class/net/$ZT_IFACE/mtu")"
             wg showconf "$ZT_IFACE" | zt_wg_lines
         fi
