@@ -7,7 +7,7 @@ set -euo pipefail
 case "$1" in
 create)
     ip link show "$ZT_BRIDGE" >/dev/null 2>&1 || ip link add "$ZT_BRIDGE" type bridge
-    ip addr replace "${ZT_GATEWAY_CIDR:?the lab's IPv4 gateway address}" dev "$ZT_BRIDGE"
+    ip addr replace "${ZT_GATEWAY_CIDR:?the IPv4 address of this machine on the lab bridge}" dev "$ZT_BRIDGE"
     [ -z "${ZT_GATEWAY_CIDR6:-}" ] || ip -6 addr replace "$ZT_GATEWAY_CIDR6" dev "$ZT_BRIDGE" nodad
     ip link set "$ZT_BRIDGE" up
     echo "bridge $ZT_BRIDGE $ZT_GATEWAY_CIDR ${ZT_GATEWAY_CIDR6:-}"
