@@ -1,6 +1,6 @@
 // IPv6 text and arithmetic, pure. The parser is an allowlist: hex groups and at most one "::",
 // nothing else. No zone ids ("%eth0": an address that means something on one link only) and no
-// dotted IPv4 tails ("::ffff:192.0.2.1": the same address as 192.0.2.1, so a check made on one
+// dotted IPv4 tails ("::ffff:203.0.113.1": the same address as 203.0.113.1, so a check made on one
 // form could be passed by the other); validate.ts turns a null into a message that says which.
 
 const GROUP = /^[0-9a-fA-F]{1,4}$/;

@@ -74,8 +74,8 @@ test("endpoints: [IPv6]:port comes back canonical; IPv4 and DNS endpoints are as
         'nodes[0].endpoint: "2001:db8::7:51820" is not valid: an IPv6 endpoint needs brackets around the address, such as [2001:db8::7]:51820');
     t.is(rule(() => checkEndpoint("nodes[0].endpoint", "[fe80::1%eth0]:51820")),
         'nodes[0].endpoint: "[fe80::1%eth0]:51820" is not valid: has a zone id (%...), which zerotrust does not accept (a link-local address means something on one link only); give the host\'s global or ULA address');
-    t.is(rule(() => checkEndpoint("ep", "[::ffff:192.0.2.1]:51820")),
-        'ep: "[::ffff:192.0.2.1]:51820" is not valid: writes an IPv4 address inside IPv6 text (::ffff:a.b.c.d is the IPv4 host itself); give the IPv4 address, or an IPv6 address in hex groups only');
+    t.is(rule(() => checkEndpoint("ep", "[::ffff:203.0.113.1]:51820")),
+        'ep: "[::ffff:203.0.113.1]:51820" is not valid: writes an IPv4 address inside IPv6 text (::ffff:a.b.c.d is the IPv4 host itself); give the IPv4 address, or an IPv6 address in hex groups only');
     t.regex(rule(() => checkEndpoint("ep", "[::ffff:c000:201]:51820")), /is an IPv4-mapped address, the same host as 192\.0\.2\.1; give 192\.0\.2\.1 itself/);
     t.regex(rule(() => checkEndpoint("ep", "[::]:51820")), /is the unspecified address/);
     t.regex(rule(() => checkEndpoint("ep", "[ff02::1]:51820")), /is a multicast address/);

@@ -1,3 +1,4 @@
+# shellcheck shell=bash disable=SC2034 # a fragment of the host program script.ts composes: its variables are read by the other parts
 # Concern: the nftables firewall. One `nft -f` transaction that replaces only table inet zerotrust.
 ZT_NFT_FILE=/etc/zerotrust/firewall.nft
 

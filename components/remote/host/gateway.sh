@@ -1,3 +1,4 @@
+# shellcheck shell=bash disable=SC2034 # a fragment of the host program script.ts composes: its variables are read by the other parts
 # Concern: the mTLS gateway, an nginx instance of its own (its own config, pid file and unit), so
 # the distribution's nginx configuration is never touched. `nginx -t` before anything changes,
 # reload (graceful: in-flight requests finish) rather than restart.

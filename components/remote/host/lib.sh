@@ -1,3 +1,4 @@
+# shellcheck shell=bash disable=SC2034 # a fragment of the host program script.ts composes: its variables are read by the other parts
 # zerotrust host library: the apply protocol every concern follows.
 # Sent on stdin with the concern's script and payload; nothing secret is ever an argument.
 # A concern script defines: zt_targets (name -> path pairs), zt_validate, zt_activate, zt_verify,

@@ -1,3 +1,4 @@
+# shellcheck shell=bash disable=SC2034 # a fragment of the host program script.ts composes: its variables are read by the other parts
 # Concern: sshd settings, as a drop-in that sshd reads before its own settings. Reload, never
 # restart: the running sessions (this one included) survive.
 ZT_SSHD_DROPIN=/etc/ssh/sshd_config.d/zerotrust.conf

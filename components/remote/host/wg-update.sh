@@ -1,3 +1,4 @@
+# shellcheck shell=bash disable=SC2034 # a fragment of the host program script.ts composes: its variables are read by the other parts
 # Brings a live WireGuard interface to a stripped configuration file with one `wg set`, touching only
 # what differs. Unlike `wg syncconf`, a peer whose allowed IPs stay the same is updated without
 # replacing them: syncconf sends "replace allowed IPs" for every peer it lists, and a packet that

@@ -1,3 +1,4 @@
+# shellcheck shell=bash disable=SC2034 # a fragment of the host program script.ts composes: its variables are read by the other parts
 # Concern: the WireGuard interface. Key and peer changes go through `wg set` on what differs
 # (wg-update.sh: untouched peers keep their sessions and their allowed IPs); only interface-level
 # changes (Address, MTU) take the interface down and up.
