@@ -31,8 +31,10 @@ const gitStatus = () => execFileSync("git", ["status", "--porcelain", "--untrack
 const namespaces = () => execFileSync("ip", ["netns", "list"], { encoding: "utf8" }).split("\n").map((l) => l.split(" ")[0]).filter((n) => n.startsWith(DEV_LAB.namespaceOf("")));
 
 test.serial("npm run dev: up on a fresh state, a no-op second run, a revocation that touches only the gateway, a clean destroy", async (t) => {
-    if (existsSync(DEV_STATE) || namespaces().length > 0) {
-        t.fail("the dev stack is already deployed on this machine: run `npm run dev -- destroy` first (this test deploys and destroys it)");
+    // Never destroy someone's dev stack: refuse, and name what was found.
+    const found = [...(existsSync(DEV_STATE) ? [DEV_STATE] : []), ...namespaces().map((n) => `namespace ${n}`)];
+    if (found.length > 0) {
+        t.fail(`the dev stack is already deployed on this machine (${found.join(", ")}): run \`npm run dev -- destroy\` in the checkout that deployed it first (this test deploys and destroys it)`);
         return;
     }
     const statusBefore = gitStatus();
