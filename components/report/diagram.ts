@@ -42,9 +42,10 @@ export function renderDiagram(layout: DiagramLayout): string {
         const member = l.from.level === "member" || l.to.level === "member";
         const colour = member ? MEMBER_EDGE_COLOUR : EDGE_COLOUR;
         return `<g class="${cls}"${data}><path d="${d.path}" fill="none" stroke="${colour}" stroke-width="${member ? 1.4 : 2}"` +
-            `${l.client ? ` stroke-dasharray="5 3"` : ""} stroke-linejoin="round" marker-end="url(#${member ? "arrow-member" : "arrow"})"/>` +
-            `${d.label.map(textSvg).join("")}</g>`;
+            `${l.client ? ` stroke-dasharray="5 3"` : ""} stroke-linejoin="round" marker-end="url(#${member ? "arrow-member" : "arrow"})"/></g>`;
     });
+    // Labels after every arrow, so that no arrow is drawn over another's label.
+    const labels = layout.links.flatMap((d) => d.label).map((t) => textSvg(t).replace("<text ", `<text class="edge-label" `));
     const boxes = layout.boxes.map((b) => {
         const colour = KIND_COLOURS[b.group.kind];
         const rows = b.rows.map((r, i) => `<g class="member ${r.member.kind}">` +
@@ -72,6 +73,7 @@ export function renderDiagram(layout: DiagramLayout): string {
         ...frame,
         ...boxes,
         ...edges,
+        ...labels,
         ...legend,
         ...layout.texts.filter((t) => t.role === "legend").map(textSvg),
         "</svg>",
