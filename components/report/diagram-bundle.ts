@@ -71,8 +71,8 @@ export function bundleAllows(members: ReportMember[], allowed: ReportAllow[]): B
     }
     const links: DiagramLink[] = [];
 
-    // The link from `sources` to `targets`, if every pair between them is still to be drawn: on the
-    // ports most of those pairs have; the others stay for a finer link.
+    // The link from `sources` to `targets`, if every pair between them is still to be drawn and most
+    // of them have the same ports: on those ports; the others stay for a finer link.
     const take = (from: LinkEnd, to: LinkEnd, sources: string[], targets: string[]) => {
         const cells = [];
         for (const s of sources) for (const t of targets) {
@@ -84,7 +84,9 @@ export function bundleAllows(members: ReportMember[], allowed: ReportAllow[]): B
         if (cells.length === 0) return;
         const counts = new Map<string, number>();
         for (const c of cells) counts.set(c.ports, (counts.get(c.ports) ?? 0) + 1);
-        const [ports] = [...counts].sort(([pa, a], [pb, b]) => b - a || byName(pa, pb))[0];
+        const [ports, count] = [...counts].sort(([pa, a], [pb, b]) => b - a || byName(pa, pb))[0];
+        // A bundle says what most of its pairs have; otherwise finer arrows say it better.
+        if (cells.length > 1 && 2 * count <= cells.length) return;
         const pairs = cells.filter((c) => c.ports === ports);
         for (const c of pairs) remaining.delete(pairKey(c.from, c.to));
         links.push({ from, to, ports: ports.split(" "), pairs: pairs.map((c) => [c.from, c.to] as [string, string]), client: kindOf.get(sources[0]) === "client" });
@@ -97,11 +99,12 @@ export function bundleAllows(members: ReportMember[], allowed: ReportAllow[]): B
     if (nodes.length > 1) for (const g of groups) take({ level: "group", group: g.id }, { level: "nodes" }, names(g), allNodes);
     for (const a of groups) for (const b of nodes) take({ level: "group", group: a.id }, { level: "group", group: b.id }, names(a), names(b));
     if (nodes.length > 1) for (const g of groups) for (const m of names(g)) if (g.members.length > 1) take(memberEnd(m), { level: "nodes" }, [m], allNodes);
+    // Within one group, member to member: an arrow from a member to its own group would read as a loop.
     for (const a of groups) for (const m of names(a)) for (const b of nodes) {
-        if (b.members.length > 1) take(memberEnd(m), { level: "group", group: b.id }, [m], names(b));
+        if (b.members.length > 1 && b !== a) take(memberEnd(m), { level: "group", group: b.id }, [m], names(b));
     }
     for (const a of groups) for (const b of nodes) for (const m of names(b)) {
-        if (a.members.length > 1) take({ level: "group", group: a.id }, memberEnd(m), names(a), [m]);
+        if (a.members.length > 1 && b !== a) take({ level: "group", group: a.id }, memberEnd(m), names(a), [m]);
     }
     for (const c of [...remaining.values()].sort((x, y) => byName(x.from, y.from) || byName(x.to, y.to))) {
         take(memberEnd(c.from), memberEnd(c.to), [c.from], [c.to]);

@@ -87,6 +87,12 @@ for (const [name, { members, allowed }] of cases) {
                 if (own !== l) t.notDeepEqual(own.ports, l.ports, `${key} differs from its group's link, and shows it`);
             }
         }
+        for (const l of links) {
+            const product = membersOf(l.from, groups).flatMap((f) => membersOf(l.to, groups).filter((to) => to !== f)).length;
+            if (product > 1) t.true(2 * l.pairs.length > product, "a bundle's ports are those of most of its pairs");
+            const mixed = [l.from, l.to].some((e) => e.level === "member") && [l.from, l.to].some((e) => e.level === "group");
+            if (mixed && l.from.level !== "nodes" && l.to.level !== "nodes") t.not(l.from.group, l.to.group, "no arrow between a member and its own group");
+        }
         const groupOf = new Map(groups.flatMap((g) => g.members.map((m) => [m.name, g.id])));
         for (const m of members) t.is(groupOf.get(m.name), `${m.kind}:${m.tags[0] ?? ""}`, `${m.name} is in its role's group`);
     });
