@@ -13,6 +13,7 @@ th, td { border: 1px solid #b8b8b8; padding: .3em .6em; text-align: left; vertic
 th { background: #e8eef6; } tr:nth-child(even) td { background: #f7f7f7; }
 td.bad { background: #f8d7d7 !important; font-weight: bold; } td.good { background: #dcefdc !important; }
 pre { background: #f4f4f4; border: 1px solid #ddd; padding: .6em; font-size: .8em; overflow-x: auto; }
+figure { margin: 1em 0; }
 .legend span { display: inline-block; padding: .1em .6em; margin-right: .6em; color: #fff; border-radius: 4px; }
 `;
 
