@@ -61,10 +61,15 @@ export async function startTool(src: LabSource, args: string[], targets: string[
 }
 
 /** Runs a command in a lab host's own mount and network namespaces (where its wireguard-go socket is). */
+/** What a Debian root's login shell has on its PATH. */
+const HOST_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
 export function inLabHost(labRoot: string, cmd: string[]): string {
     const pid = readFileSync(join(labRoot, "sshd.pid"), "utf8").trim();
     // -r -w: a release lab host's root (and sshd's working directory) is in its own release tree.
-    return execFileSync("nsenter", ["-t", pid, "-m", "-n", "-r", "-w", ...cmd], { encoding: "utf8" });
+    // The host's own PATH, not the caller's: under npm, node_modules/.bin comes first, and its `nft`
+    // is a Node tool (@vercel/nft, through ava), not nftables.
+    return execFileSync("nsenter", ["-t", pid, "-m", "-n", "-r", "-w", ...cmd], { encoding: "utf8", env: { ...process.env, PATH: HOST_PATH } });
 }
 
 export function interfaceIndex(ns: string, iface: string): number {
