@@ -23,6 +23,7 @@ import { stillRunning } from "../helpers/processes";
 import { SSH_AUDIT_ACCEPTED_WARNINGS, TestsslFinding, nmapAnswering, sshAudit, testssl } from "../../scripts/audit/scanners";
 import { strangerOnUnderlay } from "../../scripts/audit/stranger";
 import { curl, expiredCertificate, foreignCertificate, privateDir, tlsRequest, writePrivate } from "./gateway-clients";
+import { sameOverHttp2 } from "./scenario/http2";
 
 export interface ScenarioLab {
     /** The lab's name (at most 8 characters): its interfaces, namespaces and stack are named after it. */
@@ -301,6 +302,16 @@ test.serial("gateway: only allowed identities pass, identity headers cannot be s
     const tls12 = as(alice, "--tls-max", "1.2");
     t.is(tls12.status, "000", "a TLS 1.2-only client");
     t.regex(tls12.body, /alert|version|handshake/i);
+    const certOf = (c: { cert: string; key: string }) => ["--cert", c.cert, "--key", c.key];
+    sameOverHttp2(t, url, resolveTo, ca, [
+        { label: "alice, forging identity headers", args: [...certOf(alice), "-H", "X-Client-DN: CN=mallory,O=zerotrust", "-H", "X-Client-Verify: SUCCESS-FORGED"],
+            status: "200", dn: "CN=alice,O=zerotrust" },
+        // What a client that coalesces connections sends: the same single verifying server answers, as alice.
+        { label: "alice, naming another host on her connection", args: [...certOf(alice), "-H", `Host: other.${LAB}.zerotrust.internal`], status: "200", dn: "CN=alice,O=zerotrust" },
+        { label: "carol (not on the allowlist)", args: certOf(carol), status: "403" },
+        { label: "no client certificate", args: [], status: "400" },
+        { label: "a certificate from another CA", args: certOf(foreignCertificate(dir)), status: "400" },
+    ]);
 });
 
 test.serial("gateway: revoking a client is a config change; the reload under load fails no request", async (t) => {
@@ -331,6 +342,10 @@ test.serial("gateway: revoking a client is a config change; the reload under loa
     t.deepEqual(tlsRequest(gatewayAt, host, ca, bob, { sessIn: bobSession }), { resumed: false, status: "400" },
         "bob's saved session does not resume after the revocation: a full handshake checks the CRL and nginx answers 400");
     t.is(curl(`https://${host}/`, resolveTo, ca, ["--cert", alice.cert, "--key", alice.key]).status, "200");
+    sameOverHttp2(t, `https://${host}/`, resolveTo, ca, [
+        { label: "bob, revoked", args: ["--cert", bob.cert, "--key", bob.key], status: "400" },
+        { label: "alice", args: ["--cert", alice.cert, "--key", alice.key], status: "200", dn: "CN=alice,O=zerotrust" },
+    ]);
     const crl = inLabHost(`${LAB_ROOT}/gateway`, ["openssl", "crl", "-in", "/etc/zerotrust/gateway/crl.pem", "-noout", "-text"]);
     t.regex(crl, /Serial Number: /);
 });

@@ -1,0 +1,41 @@
+// The lab gateway over HTTP/2, next to HTTP/1.1: the real curl against the host's own nginx (in
+// a release lab, that release's nginx). Every case must get the same answer over both protocols,
+// and the --http2 request must really have negotiated HTTP/2 (ALPN h2), not fallen back.
+import { ExecutionContext } from "ava";
+import { IDENTITY_HEADERS } from "../../../components/render/nginx";
+import { CurlResult, curl } from "../gateway-clients";
+
+export interface GatewayCase {
+    /** Who asks, for the messages: "alice", "carol (not on the allowlist)". */
+    label: string;
+    /** curl arguments: the client's --cert/--key, headers. */
+    args: string[];
+    /** The status expected over both protocols. */
+    status: string;
+    /** For a 200: the subject DN the upstream must get in X-Client-DN. */
+    dn?: string;
+}
+
+/** The identity headers the echo app got, DN first. */
+const identityOf = (r: CurlResult) => {
+    const seen = JSON.parse(r.body);
+    return [IDENTITY_HEADERS.dn, IDENTITY_HEADERS.fingerprint, IDENTITY_HEADERS.verify].map((h) => seen[h.toLowerCase()]);
+};
+
+/** Asks each case over --http1.1 and over --http2; the answers must be equal, and as expected. */
+export function sameOverHttp2(t: ExecutionContext, url: string, resolveTo: string, ca: string, cases: GatewayCase[]): void {
+    const rows: string[] = [];
+    for (const c of cases) {
+        const h1 = curl(url, resolveTo, ca, ["--http1.1", ...c.args]);
+        const h2 = curl(url, resolveTo, ca, ["--http2", ...c.args]);
+        rows.push(`${c.label}: HTTP/${h1.version} ${h1.status}, HTTP/${h2.version} ${h2.status}`);
+        t.deepEqual([h1.version, h1.status], ["1.1", c.status], `${c.label} over HTTP/1.1: ${h1.body}`);
+        t.deepEqual([h2.version, h2.status], ["2", c.status], `${c.label} over HTTP/2 (negotiated, not fallen back): ${h2.body}`);
+        // An answer from the upstream (the echo app) shows the identity headers it got: the same on both.
+        if (c.status === "200") {
+            t.deepEqual(identityOf(h2), identityOf(h1), `${c.label}: the same identity headers reach the upstream over HTTP/2`);
+            t.deepEqual(identityOf(h2).slice(0, 1), [c.dn], `${c.label}: the verified DN over HTTP/2`);
+        }
+    }
+    t.log(`the gateway over HTTP/1.1 and HTTP/2:\n  ${rows.join("\n  ")}`);
+}
