@@ -23,7 +23,7 @@ import { stillRunning } from "../helpers/processes";
 import { SSH_AUDIT_ACCEPTED_WARNINGS, TestsslFinding, nmapAnswering, sshAudit, testssl } from "../../scripts/audit/scanners";
 import { strangerOnUnderlay } from "../../scripts/audit/stranger";
 import { curl, expiredCertificate, foreignCertificate, privateDir, tlsRequest, writePrivate } from "./gateway-clients";
-import { sameOverHttp2 } from "./scenario/http2";
+import { holdConnection, sameOverHttp2 } from "./scenario/http2";
 
 export interface ScenarioLab {
     /** The lab's name (at most 8 characters): its interfaces, namespaces and stack are named after it. */
@@ -323,11 +323,17 @@ test.serial("gateway: revoking a client is a config change; the reload under loa
     t.is(tlsRequest(gatewayAt, host, ca, bob, { sessOut: bobSession }).status, "200");
     t.deepEqual(tlsRequest(gatewayAt, host, ca, bob, { sessIn: bobSession }), { resumed: true, status: "200" }, "bob's session resumes before");
 
+    // bob also keeps a connection open over each protocol, busy (a GET a second), through the revocation.
+    const held = await Promise.all((["http/1.1", "h2"] as const).map((p) => holdConnection(gatewayAt, host, ca, bob, p)));
+    t.teardown(() => held.forEach((h) => h.stop()));
+
     // Load from this machine: alice, one new TLS connection per request, through the reload.
     const load = await startTool(fromHere, ["https-load", `https://${gatewayAt}/`, alice.cert, alice.key, ca], [gatewayAt]);
     let report = "";
     load.stdout!.on("data", (d) => { report += d; });
+    const upStarted = Date.now();
     const { ran, error } = await up({ ...MESH_ONLY, revokedClients: ["bob"] });
+    const upEnded = Date.now();
     await new Promise((r) => setTimeout(r, 500));
     const finished = new Promise((r) => load.once("exit", r));
     load.kill("SIGTERM");
@@ -342,6 +348,13 @@ test.serial("gateway: revoking a client is a config change; the reload under loa
     t.deepEqual(tlsRequest(gatewayAt, host, ca, bob, { sessIn: bobSession }), { resumed: false, status: "400" },
         "bob's saved session does not resume after the revocation: a full handshake checks the CRL and nginx answers 400");
     t.is(curl(`https://${host}/`, resolveTo, ca, ["--cert", alice.cert, "--key", alice.key]).status, "200");
+    // The reload closes bob's open connections, the HTTP/2 one as the HTTP/1.1 one: nothing he opened
+    // before the revocation carries a request after it (a new connection then fails the CRL).
+    for (const h of held) {
+        t.log(`bob's ${h.protocol} connection: ${h.ok} answers 200, ${h.other} other, closed ${h.closedAt === undefined ? "never" : `${h.closedAt - upStarted} ms into the deploy`}`);
+        t.true(h.ok >= 1 && h.other === 0, `${h.protocol}: bob's connection answered 200 until it closed`);
+        t.true(h.closedAt !== undefined && h.closedAt > upStarted && h.closedAt <= upEnded + 500, `${h.protocol}: the gateway closed bob's connection at the reload`);
+    }
     sameOverHttp2(t, `https://${host}/`, resolveTo, ca, [
         { label: "bob, revoked", args: ["--cert", bob.cert, "--key", bob.key], status: "400" },
         { label: "alice", args: ["--cert", alice.cert, "--key", alice.key], status: "200", dn: "CN=alice,O=zerotrust" },

@@ -2,6 +2,10 @@
 // a release lab, that release's nginx). Every case must get the same answer over both protocols,
 // and the --http2 request must really have negotiated HTTP/2 (ALPN h2), not fallen back.
 import { ExecutionContext } from "ava";
+import { readFileSync } from "fs";
+import { connect as h2Connect } from "http2";
+import { request as httpsRequest } from "https";
+import { connect as tlsConnect } from "tls";
 import { IDENTITY_HEADERS } from "../../../components/render/nginx";
 import { CurlResult, curl } from "../gateway-clients";
 
@@ -38,4 +42,53 @@ export function sameOverHttp2(t: ExecutionContext, url: string, resolveTo: strin
         }
     }
     t.log(`the gateway over HTTP/1.1 and HTTP/2:\n  ${rows.join("\n  ")}`);
+}
+
+/** A connection a client keeps open across a change to the gateway. */
+export interface HeldConnection {
+    protocol: "http/1.1" | "h2";
+    /** Answers on this connection: 200s, and anything else. */
+    ok: number;
+    other: number;
+    /** When the gateway closed it (the socket's close), if it did. */
+    closedAt?: number;
+    stop(): void;
+}
+
+/**
+ * Opens one connection as `client` and sends a GET on it every second, so it never idles out
+ * (nginx's keepalive_timeout is 75 s): if it closes, the gateway closed it. Only this connection:
+ * nothing reconnects.
+ */
+export async function holdConnection(address: string, host: string, ca: string, client: { cert: string; key: string },
+    protocol: "http/1.1" | "h2"): Promise<HeldConnection> {
+    const socket = tlsConnect({
+        host: address, port: 443, servername: host, ca: readFileSync(ca), cert: readFileSync(client.cert), key: readFileSync(client.key), ALPNProtocols: [protocol],
+    });
+    socket.on("error", () => undefined);
+    const h2 = protocol === "h2" ? h2Connect(`https://${host}`, { createConnection: () => socket }) : undefined;
+    h2?.on("error", () => undefined);
+    const held: HeldConnection = { protocol, ok: 0, other: 0, stop: () => { clearInterval(timer); h2?.destroy(); socket.destroy(); } };
+    socket.once("close", () => { held.closedAt = Date.now(); });
+    const get = (): Promise<number> => new Promise((resolve, reject) => {
+        if (h2) {
+            const req = h2.request({ ":path": "/" });
+            let status = 0;
+            req.on("response", (h) => { status = Number(h[":status"]); });
+            req.on("error", reject);
+            req.resume();
+            req.on("end", () => resolve(status));
+            req.end();
+        } else {
+            // No agent: the request goes over this socket, which stays open for the next (keep-alive).
+            const req = httpsRequest({ host, path: "/", createConnection: () => socket, headers: { Connection: "keep-alive" } },
+                (res) => { res.resume(); res.on("end", () => resolve(res.statusCode ?? 0)); });
+            req.on("error", reject);
+            req.end();
+        }
+    });
+    const ask = () => get().then((s) => { if (s === 200) held.ok++; else held.other++; }, () => undefined); // a request cut by the close
+    await ask();
+    const timer = setInterval(() => { if (held.closedAt === undefined) void ask(); }, 1000);
+    return held;
 }
