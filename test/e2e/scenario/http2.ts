@@ -1,6 +1,7 @@
 // The lab gateway over HTTP/2, next to HTTP/1.1: the real curl against the host's own nginx (in
 // a release lab, that release's nginx). Every case must get the same answer over both protocols,
-// and the --http2 request must really have negotiated HTTP/2 (ALPN h2), not fallen back.
+// and the --http2 request must really have negotiated HTTP/2 (ALPN h2), not fallen back. And a
+// client's open connection over each protocol, kept busy, to see what a change to the gateway does to it.
 import { ExecutionContext } from "ava";
 import { readFileSync } from "fs";
 import { connect as h2Connect } from "http2";
@@ -38,7 +39,9 @@ export function sameOverHttp2(t: ExecutionContext, url: string, resolveTo: strin
         // An answer from the upstream (the echo app) shows the identity headers it got: the same on both.
         if (c.status === "200") {
             t.deepEqual(identityOf(h2), identityOf(h1), `${c.label}: the same identity headers reach the upstream over HTTP/2`);
-            t.deepEqual(identityOf(h2).slice(0, 1), [c.dn], `${c.label}: the verified DN over HTTP/2`);
+            const [dn, fingerprint, verify] = identityOf(h2);
+            t.deepEqual([dn, verify], [c.dn, "SUCCESS"], `${c.label}: the verified identity over HTTP/2, not the one the client sent`);
+            t.regex(fingerprint, /^[0-9a-f]{40}$/, c.label);
         }
     }
     t.log(`the gateway over HTTP/1.1 and HTTP/2:\n  ${rows.join("\n  ")}`);
