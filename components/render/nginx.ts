@@ -62,6 +62,9 @@ function quoted(s: string): string {
 export function renderGatewayConfig(g: GatewaySpec): string {
     if (g.upstreams.length === 0) throw new Error("gateway: at least one upstream is needed");
     const f = GATEWAY_FILES;
+    // HTTP/2 in the syntax this release's nginx wants (ReleaseProfile.nginxHttp2); clients that
+    // do not offer h2 in ALPN get HTTP/1.1 on the same port.
+    const listenHttp2 = g.release.nginxHttp2 === "listen-parameter" ? " http2" : "";
     return [
         "# Managed by zerotrust.",
         "worker_processes auto;",
@@ -81,8 +84,9 @@ export function renderGatewayConfig(g: GatewaySpec): string {
         "    }",
         "    server {",
         // default_server and the only server on this port: every connection is verified.
-        `        listen ${g.listenPort} ssl default_server;`,
-        ...(g.listenIPv6 ? [`        listen [::]:${g.listenPort} ssl default_server;`] : []),
+        `        listen ${g.listenPort} ssl${listenHttp2} default_server;`,
+        ...(g.listenIPv6 ? [`        listen [::]:${g.listenPort} ssl${listenHttp2} default_server;`] : []),
+        ...(g.release.nginxHttp2 === "directive" ? ["        http2 on;"] : []),
         `        server_name ${g.serverName};`,
         `        ssl_certificate ${f.certificate};`,
         `        ssl_certificate_key ${f.key};`,

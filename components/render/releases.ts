@@ -18,6 +18,12 @@ export interface ReleaseProfile {
     /** nginx >= 1.19.4 knows ssl_conf_command (one TLS 1.3 ticket per handshake). */
     nginxSslConfCommand: boolean;
     /**
+     * How this nginx turns HTTP/2 on: the `http2` parameter of `listen` (every nginx here has
+     * ngx_http_v2_module), or, from nginx 1.25.1, the `http2 on;` directive; there the listen
+     * parameter still works but `nginx -t` warns that it is deprecated.
+     */
+    nginxHttp2: "listen-parameter" | "directive";
+    /**
      * OpenSSH < 8.7 turns keyboard-interactive off with ChallengeResponseAuthentication: there
      * `KbdInteractiveAuthentication no` alone leaves it on (bullseye's `sshd -T`, measured).
      */
@@ -37,6 +43,7 @@ export const RELEASES: Record<string, ReleaseProfile> = {
         // experimental (never on by default) and withdrawn in 8.5 for sntrup761: not offered.
         sshdKex: CURVE25519,
         nginxSslConfCommand: false,
+        nginxHttp2: "listen-parameter",
         sshdChallengeResponse: true,
         ubuntuLike: "22.04 has the same nginx 1.18.0 (its OpenSSH 8.9p1 would take debian-12's key exchange)",
     },
@@ -48,6 +55,7 @@ export const RELEASES: Record<string, ReleaseProfile> = {
         // an older bookworm sshd refuses it, and it names the same algorithm: not rendered.
         sshdKex: ["sntrup761x25519-sha512@openssh.com", ...CURVE25519],
         nginxSslConfCommand: true,
+        nginxHttp2: "listen-parameter",
         sshdChallengeResponse: false,
         ubuntuLike: "24.04 (nginx 1.24, OpenSSH 9.6p1)",
     },
@@ -58,6 +66,7 @@ export const RELEASES: Record<string, ReleaseProfile> = {
         // OpenSSH 9.9 added ML-KEM (FIPS 203) hybrid key exchange; 10.0 makes it its default.
         sshdKex: ["mlkem768x25519-sha256", "sntrup761x25519-sha512", "sntrup761x25519-sha512@openssh.com", ...CURVE25519],
         nginxSslConfCommand: true,
+        nginxHttp2: "directive",
         sshdChallengeResponse: false,
         ubuntuLike: "not known here (no Ubuntu archive is reachable to compare 26.04)",
     },

@@ -9,6 +9,10 @@
 // The client shares the machine's two cores with nginx, so besides wall-clock rates the figures
 // that decide are handshakes per second of nginx worker CPU (the server's capacity), measured from
 // the workers' own CPU time. Configurations take turns, ROUNDS times; medians are reported.
+// s_time offers no ALPN, so the handshake figures are HTTP/1.x on every configuration.
+// Then HTTP/2 next to HTTP/1.1 on the gateway's own config (http-versions.ts: one client, Node's
+// tls, offering h2 or http/1.1): returning clients (a new connection resuming a session per
+// request) and many requests on one connection; requests per second, the same two ways.
 import { execFileSync, spawnSync } from "child_process";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "fs";
 import { tmpdir } from "os";
@@ -16,6 +20,7 @@ import { join } from "path";
 import { buildCrl } from "../../components/remote/crl";
 import { GATEWAY_FILES, renderGatewayConfig } from "../../components/render/nginx";
 import { RELEASES } from "../../components/render/releases";
+import { LoadCount, Protocol, Target, oneConnection, returningClients } from "./http-versions";
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
@@ -47,7 +52,7 @@ function gatewayConfig(dir: string, port: number, upstreamPort: number): void {
         listenPort: port, listenIPv6: false, serverName: "localhost", upstreams: [`127.0.0.1:${upstreamPort}`], allowedDns: ["CN=alice,O=zerotrust"],
         verifyDepth: 1, allowTls12: false, pidFile: join(dir, "nginx.pid"), errorLog: join(dir, "error.log"), sessionEpoch: "bench",
         release: RELEASES["debian-12"], // the nginx of this machine
-    }).replace(/listen (\d+) ssl default_server;/, "listen 127.0.0.1:$1 ssl default_server;")
+    }).replace(/listen (\d+) ssl( http2)? default_server;/, "listen 127.0.0.1:$1 ssl$2 default_server;")
         .replace(/\n}\n$/, `\n${upstreamServer(upstreamPort)}\n}\n`);
     writeFileSync(join(dir, GATEWAY_FILES.config), conf);
     writeFileSync(join(dir, GATEWAY_FILES.certificate), readFileSync(join(dir, "server.crt")));
@@ -118,6 +123,64 @@ function measure(dir: string, port: number, mode: "-new" | "-reuse"): Rate {
     return { wall: connections / SECONDS, perCpu: connections / Math.max(cpu, 1 / TICKS) };
 }
 
+/** One run of the HTTP version load against the gateway: requests per wall second and per worker CPU second. */
+async function measureLoad(dir: string, label: string, want: Protocol, run: () => Promise<LoadCount>): Promise<{ rate: Rate; count: LoadCount }> {
+    const cpuBefore = workerCpuSeconds(dir);
+    const started = process.hrtime.bigint();
+    const count = await run();
+    const wall = Number(process.hrtime.bigint() - started) / 1e9;
+    const cpu = workerCpuSeconds(dir) - cpuBefore;
+    if (count.failed > 0 || count.requests === 0) throw new Error(`${label}: ${count.failed} of ${count.requests} requests failed`);
+    if ([...count.negotiated].join() !== want) throw new Error(`${label}: negotiated ${[...count.negotiated].join(", ")}, not ${want}`);
+    return { rate: { wall: count.requests / wall, perCpu: count.requests / Math.max(cpu, 1 / TICKS) }, count };
+}
+
+const STREAMS = Number(process.env.BENCH_STREAMS ?? 16);
+
+interface VersionCase { name: string; protocol: Protocol; run: (t: Target) => Promise<LoadCount>; note: (c: LoadCount) => string }
+
+const VERSION_CASES: VersionCase[] = [
+    ...(["http/1.1", "h2"] as const).map((protocol): VersionCase => ({
+        name: `returning, ${protocol === "h2" ? "HTTP/2" : "HTTP/1.1"}`, protocol, run: (t) => returningClients(t, protocol, CLIENTS, SECONDS),
+        note: (c) => `${CLIENTS} clients; ${(100 * c.resumed / c.connections).toFixed(0)}% of ${c.connections} connections resumed`,
+    })),
+    ...([["http/1.1", 1], ["h2", 1], ["h2", STREAMS]] as const).map(([protocol, inFlight]): VersionCase => ({
+        name: `one conn, ${protocol === "h2" ? "HTTP/2" : "HTTP/1.1"} x${inFlight}`, protocol, run: (t) => oneConnection(t, protocol, inFlight, SECONDS),
+        note: (c) => `${inFlight} in flight; ${c.connections} connection${c.connections > 1 ? "s" : ""} (nginx closes one after 1000 requests)`,
+    })),
+];
+
+/** The HTTP/2 vs HTTP/1.1 table, from the gateway setup (its nginx already running). */
+async function httpVersions(gateway: Setup): Promise<string[]> {
+    const file = (f: string) => readFileSync(join(gateway.dir, f));
+    const target: Target = { host: "127.0.0.1", port: gateway.port, servername: "localhost", ca: file("ca.crt"), cert: file("client.crt"), key: file("client.key") };
+    const samples: Record<string, Rate[]> = {};
+    const notes: Record<string, string> = {};
+    for (let round = 0; round < ROUNDS; round++) {
+        for (const c of VERSION_CASES) {
+            const { rate, count } = await measureLoad(gateway.dir, c.name, c.protocol, () => c.run(target));
+            (samples[c.name] ??= []).push(rate);
+            notes[c.name] = c.note(count);
+        }
+    }
+    const pick = (name: string, metric: keyof Rate) => median(samples[name].map((r) => r[metric]));
+    const fmt = (n: number) => n.toFixed(0).padStart(9);
+    const ratio = (a: string, b: string) => `${(pick(a, "perCpu") / pick(b, "perCpu")).toFixed(2)}x (${(pick(a, "wall") / pick(b, "wall")).toFixed(2)}x)`;
+    const [h1Back, h2Back, h1One, h2One, h2Many] = VERSION_CASES.map((c) => c.name);
+    return [
+        "",
+        `HTTP/2 next to HTTP/1.1 through the gateway's config (one GET / per request, proxied; Node's tls client, ${process.version}),`,
+        `requests per second, median of ${ROUNDS} rounds of ${SECONDS} s:`,
+        "                          per worker CPU s   per wall s",
+        ...VERSION_CASES.map((c) => `  ${c.name.padEnd(22)}${fmt(pick(c.name, "perCpu"))}${fmt(pick(c.name, "wall"))}      ${notes[c.name]}`),
+        "",
+        "  ratios, per worker CPU second (per wall second in brackets):",
+        `  returning clients, HTTP/2 / HTTP/1.1:               ${ratio(h2Back, h1Back)}`,
+        `  one connection, one at a time, HTTP/2 / HTTP/1.1:   ${ratio(h2One, h1One)}`,
+        `  one connection, HTTP/2 x${STREAMS} streams / HTTP/1.1:     ${ratio(h2Many, h1One)}`,
+    ];
+}
+
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 function versions(): string {
@@ -127,7 +190,7 @@ function versions(): string {
 
 interface Setup { name: string; port: number; dir: string; note: string }
 
-function main(): void {
+async function main(): Promise<void> {
     const root = mkdtempSync(join(tmpdir(), "zt-bench-"));
     const at = (name: string, port: number, note: string): Setup => ({ name, port, dir: join(root, name), note });
     const gateway = at("gateway", 18443, "MtlsGateway's config: P-256, TLS 1.3, CRL, allowlist, session caches");
@@ -175,6 +238,7 @@ function main(): void {
             `  gateway / bare ceiling, full:      ${(100 * ratio("full", "perCpu", "bare")).toFixed(0)}% (${(100 * ratio("full", "wall", "bare")).toFixed(0)}%)   goal >= 90%`,
             `  gateway / bare ceiling, resumed:   ${(100 * ratio("resumed", "perCpu", "bare")).toFixed(0)}% (${(100 * ratio("resumed", "wall", "bare")).toFixed(0)}%)`,
             `  what a client certificate costs here: bare / no-mtls, full: ${(pick("bare", "full", "perCpu") / pick("no-mtls", "full", "perCpu")).toFixed(2)}x the rate`,
+            ...await httpVersions(gateway),
         ];
         process.stdout.write(lines.join("\n") + "\n");
     } finally {
@@ -183,5 +247,5 @@ function main(): void {
     }
 }
 
-main();
+main().catch((e) => { process.stderr.write(`${e instanceof Error ? e.stack : e}\n`); process.exitCode = 1; });
 

@@ -50,17 +50,20 @@ export interface CurlResult {
     status: string;
     body: string;
     exit: number;
+    /** The HTTP version of the answer, as curl's %{http_version} says it ("1.1", "2"; "0" for none). */
+    version: string;
 }
 
 /** curl from this machine; status "000" when no HTTP response came (TLS refused). */
 export function curl(url: string, resolve: string, ca: string, extra: string[]): CurlResult {
     try {
-        const out = execFileSync("curl", ["-sS", "--max-time", "10", "--resolve", resolve, "--cacert", ca, "-w", "\n%{http_code}", ...extra, url],
+        const out = execFileSync("curl", ["-sS", "--max-time", "10", "--resolve", resolve, "--cacert", ca, "-w", "\n%{http_version} %{http_code}", ...extra, url],
             { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
         const lines = out.split("\n");
-        return { status: lines.pop()!, body: lines.join("\n"), exit: 0 };
+        const [version, status] = lines.pop()!.split(" ");
+        return { status, version, body: lines.join("\n"), exit: 0 };
     } catch (e: any) {
-        return { status: "000", body: String(e.stderr ?? ""), exit: e.status ?? 1 };
+        return { status: "000", version: "0", body: String(e.stderr ?? ""), exit: e.status ?? 1 };
     }
 }
 

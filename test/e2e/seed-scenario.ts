@@ -23,6 +23,7 @@ import { stillRunning } from "../helpers/processes";
 import { SSH_AUDIT_ACCEPTED_WARNINGS, TestsslFinding, nmapAnswering, sshAudit, testssl } from "../../scripts/audit/scanners";
 import { strangerOnUnderlay } from "../../scripts/audit/stranger";
 import { curl, expiredCertificate, foreignCertificate, privateDir, tlsRequest, writePrivate } from "./gateway-clients";
+import { holdConnection, sameOverHttp2 } from "./scenario/http2";
 
 export interface ScenarioLab {
     /** The lab's name (at most 8 characters): its interfaces, namespaces and stack are named after it. */
@@ -301,6 +302,16 @@ test.serial("gateway: only allowed identities pass, identity headers cannot be s
     const tls12 = as(alice, "--tls-max", "1.2");
     t.is(tls12.status, "000", "a TLS 1.2-only client");
     t.regex(tls12.body, /alert|version|handshake/i);
+    const certOf = (c: { cert: string; key: string }) => ["--cert", c.cert, "--key", c.key];
+    sameOverHttp2(t, url, resolveTo, ca, [
+        { label: "alice, forging identity headers", args: [...certOf(alice), "-H", "X-Client-DN: CN=mallory,O=zerotrust", "-H", "X-Client-Verify: SUCCESS-FORGED"],
+            status: "200", dn: "CN=alice,O=zerotrust" },
+        // What a client that coalesces connections sends: the same single verifying server answers, as alice.
+        { label: "alice, naming another host on her connection", args: [...certOf(alice), "-H", `Host: other.${LAB}.zerotrust.internal`], status: "200", dn: "CN=alice,O=zerotrust" },
+        { label: "carol (not on the allowlist)", args: certOf(carol), status: "403" },
+        { label: "no client certificate", args: [], status: "400" },
+        { label: "a certificate from another CA", args: certOf(foreignCertificate(dir)), status: "400" },
+    ]);
 });
 
 test.serial("gateway: revoking a client is a config change; the reload under load fails no request", async (t) => {
@@ -312,11 +323,17 @@ test.serial("gateway: revoking a client is a config change; the reload under loa
     t.is(tlsRequest(gatewayAt, host, ca, bob, { sessOut: bobSession }).status, "200");
     t.deepEqual(tlsRequest(gatewayAt, host, ca, bob, { sessIn: bobSession }), { resumed: true, status: "200" }, "bob's session resumes before");
 
+    // bob also keeps a connection open over each protocol, busy (a GET a second), through the revocation.
+    const held = await Promise.all((["http/1.1", "h2"] as const).map((p) => holdConnection(gatewayAt, host, ca, bob, p)));
+    t.teardown(() => held.forEach((h) => h.stop()));
+
     // Load from this machine: alice, one new TLS connection per request, through the reload.
     const load = await startTool(fromHere, ["https-load", `https://${gatewayAt}/`, alice.cert, alice.key, ca], [gatewayAt]);
     let report = "";
     load.stdout!.on("data", (d) => { report += d; });
+    const upStarted = Date.now();
     const { ran, error } = await up({ ...MESH_ONLY, revokedClients: ["bob"] });
+    const upEnded = Date.now();
     await new Promise((r) => setTimeout(r, 500));
     const finished = new Promise((r) => load.once("exit", r));
     load.kill("SIGTERM");
@@ -331,6 +348,17 @@ test.serial("gateway: revoking a client is a config change; the reload under loa
     t.deepEqual(tlsRequest(gatewayAt, host, ca, bob, { sessIn: bobSession }), { resumed: false, status: "400" },
         "bob's saved session does not resume after the revocation: a full handshake checks the CRL and nginx answers 400");
     t.is(curl(`https://${host}/`, resolveTo, ca, ["--cert", alice.cert, "--key", alice.key]).status, "200");
+    // The reload closes bob's open connections, the HTTP/2 one as the HTTP/1.1 one: nothing he opened
+    // before the revocation carries a request after it (a new connection then fails the CRL).
+    for (const h of held) {
+        t.log(`bob's ${h.protocol} connection: ${h.ok} answers 200, ${h.other} other, closed ${h.closedAt === undefined ? "never" : `${h.closedAt - upStarted} ms into the deploy`}`);
+        t.true(h.ok >= 1 && h.other === 0, `${h.protocol}: bob's connection answered 200 until it closed`);
+        t.true(h.closedAt !== undefined && h.closedAt > upStarted && h.closedAt <= upEnded + 500, `${h.protocol}: the gateway closed bob's connection at the reload`);
+    }
+    sameOverHttp2(t, `https://${host}/`, resolveTo, ca, [
+        { label: "bob, revoked", args: ["--cert", bob.cert, "--key", bob.key], status: "400" },
+        { label: "alice", args: ["--cert", alice.cert, "--key", alice.key], status: "200", dn: "CN=alice,O=zerotrust" },
+    ]);
     const crl = inLabHost(`${LAB_ROOT}/gateway`, ["openssl", "crl", "-in", "/etc/zerotrust/gateway/crl.pem", "-noout", "-text"]);
     t.regex(crl, /Serial Number: /);
 });

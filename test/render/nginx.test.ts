@@ -34,7 +34,7 @@ test("nginx -t accepts the dual-stack listen, and the IPv6 socket is the same si
     const dir = pki(t);
     const conf = renderGatewayConfig({ ...spec(dir), listenIPv6: true, upstreams: ["[fd12:3456:789a:1::8]:8080", "10.77.0.5:8080"] });
     t.is(conf.match(/listen /g)?.length, 2);
-    t.regex(conf, /listen \[::\]:18443 ssl default_server;/);
+    t.regex(conf, /listen \[::\]:18443 ssl http2 default_server;/);
     writeFileSync(join(dir, GATEWAY_FILES.config), conf);
     t.notThrows(() => execFileSync("nginx", ["-t", "-q", "-c", join(dir, GATEWAY_FILES.config)], { stdio: ["ignore", "pipe", "pipe"] }));
 });
@@ -42,12 +42,29 @@ test("nginx -t accepts the dual-stack listen, and the IPv6 socket is the same si
 test("the config verifies every client and is the only server on its port", (t) => {
     const conf = renderGatewayConfig(spec("/x"));
     t.is(conf.match(/listen /g)?.length, 1);
-    t.regex(conf, /listen 18443 ssl default_server;/);
+    t.regex(conf, /listen 18443 ssl http2 default_server;/);
     t.regex(conf, /ssl_verify_client on;/);
     t.regex(conf, /ssl_protocols TLSv1\.3;/);
     t.regex(conf, /ssl_crl crl\.pem;/);
     t.regex(conf, /"CN=alice,O=zerotrust" 1;/);
     t.regex(renderGatewayConfig({ ...spec("/x"), allowTls12: true }), /ssl_ciphers ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305;/);
+});
+
+test("HTTP/2 in each release's syntax: the listen parameter up to nginx 1.24, `http2 on;` from 1.25.1", (t) => {
+    for (const [release, profile] of Object.entries(RELEASES)) {
+        const conf = renderGatewayConfig({ ...spec("/x"), listenIPv6: true, release: profile });
+        const listens = conf.match(/^ *listen .*$/gm)!;
+        t.is(listens.length, 2, release);
+        if (profile.nginxHttp2 === "directive") {
+            t.deepEqual(listens.map((l) => l.trim()), ["listen 18443 ssl default_server;", "listen [::]:18443 ssl default_server;"], release);
+            t.is(conf.match(/^ {8}http2 on;$/gm)?.length, 1, `${release}: once, in the gateway's server`);
+        } else {
+            t.true(listens.every((l) => / ssl http2 default_server;$/.test(l)), `${release}: ${listens.join(" | ")}`);
+            t.notRegex(conf, /http2 on;/, release);
+        }
+    }
+    t.is(RELEASES["debian-13"].nginxHttp2, "directive", "trixie's nginx 1.26.3 deprecates the listen parameter");
+    t.is(RELEASES["debian-11"].nginxHttp2, "listen-parameter", "bullseye's nginx 1.18 has no http2 directive");
 });
 
 test("nginx -t refuses a CRL that is not one, so a bad CRL never reaches a running gateway", (t) => {

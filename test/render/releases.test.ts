@@ -18,12 +18,15 @@ import { SSHD_CIPHERS, SSHD_MACS, renderSshdConfig } from "../../components/rend
 import { renderWireGuardConfig } from "../../components/render/wireguard";
 import { clampPrivateKey, publicKeyOf } from "../../components/wireguard-keys";
 import { SEED_NODES, SEED_RULES, seedPolicyMembers } from "../../stacks/seed-scenario";
-import { writeGatewayPki } from "../helpers/gateway-pki";
+import { writeClientCertificates, writeCurrentCrl, writeGatewayPki } from "../helpers/gateway-pki";
 import { inTree, releaseTree, runInTree, upstreamVersion } from "../helpers/release-tree";
 
 const trees: Record<string, string> = {};
 let pkiDir = "";
 let pki: Record<string, Buffer> = {};
+/** Client certificates from the PKI's CA: alice (allowed), carol (valid, not on the allowlist), bob (revoked). */
+let clientPki: Record<string, Buffer> = {};
+const CLIENTS = ["alice", "carol", "bob"];
 
 test.before(() => {
     for (const release of Object.keys(RELEASES)) trees[release] = releaseTree(release);
@@ -31,6 +34,9 @@ test.before(() => {
     pkiDir = mkdtempSync(join(tmpdir(), "zt-releases-pki-"));
     writeGatewayPki(pkiDir);
     pki = Object.fromEntries(Object.values(GATEWAY_FILES).filter((f) => f !== GATEWAY_FILES.config).map((f) => [f, readFileSync(join(pkiDir, f))]));
+    writeClientCertificates(pkiDir, CLIENTS, "bob");
+    writeCurrentCrl(pkiDir); // after pki was read: nginx -t takes any CRL, a running gateway a current one
+    clientPki = Object.fromEntries([...CLIENTS.flatMap((c) => [`${c}.crt`, `${c}.key`]), GATEWAY_FILES.crl].map((f) => [f, readFileSync(join(pkiDir, f))]));
 });
 test.after.always(() => { if (pkiDir) rmSync(pkiDir, { recursive: true, force: true }); });
 
@@ -69,11 +75,53 @@ const gatewaySpec = (release: ReleaseProfile, allowTls12: boolean): GatewaySpec 
     listenIPv6: true, verifyDepth: 1, allowTls12, pidFile: "/scratch/nginx.pid", errorLog: "/scratch/error.log", sessionEpoch: "test", release,
 });
 
+// The warnings count: a deprecated directive (trixie's `listen ... http2`) passes -t with a warning.
 function nginxInTree(t: any, release: string, renderedFor: ReleaseProfile) {
     return runInTree(t, trees[release], "set -e; for c in nginx-tls13.conf nginx-tls12.conf; do nginx -t -q -c /scratch/$c; done", {
         net: true,
         files: { ...pki, "nginx-tls13.conf": renderGatewayConfig(gatewaySpec(renderedFor, false)), "nginx-tls12.conf": renderGatewayConfig(gatewaySpec(renderedFor, true)) },
     });
+}
+
+// The rendered gateway, run by the release's nginx in the tree, with a second nginx of the tree as its
+// upstream that answers with the identity headers it got. The requests come from the machine's curl
+// in the same network namespace (the setup step, before the chroot): every client over --http2 and
+// --http1.1, sending forged identity headers. bob is on the allowlist, so only the CRL stops him.
+const UPSTREAM_CONF = [
+    "pid /scratch/upstream.pid;", "error_log /scratch/upstream.error.log warn;", "events { worker_connections 64; }",
+    "http { access_log off; server { listen 127.0.0.1:18080; default_type application/json; location / {",
+    "    return 200 '{\"x-client-dn\":\"$http_x_client_dn\",\"x-client-verify\":\"$http_x_client_verify\",\"x-client-fingerprint\":\"$http_x_client_fingerprint\"}';",
+    "} } }", "",
+].join("\n");
+
+const CURL_EVERY_CLIENT = `
+f="$s/files"
+chroot "$root" /usr/sbin/nginx -c /scratch/upstream.conf
+chroot "$root" /usr/sbin/nginx -c /scratch/gateway.conf
+ask() { # label, curl arguments
+    printf '=== %s\\n' "$1"; shift
+    curl -sS --max-time 10 --resolve gw:18443:127.0.0.1 --cacert "$f/server-chain.crt" -w '\\n%{http_version} %{http_code}\\n' \\
+        -H 'X-Client-DN: CN=mallory,O=zerotrust' -H 'X-Client-Verify: SUCCESS-FORGED' "$@" https://gw:18443/ 2>&1 || true
+}
+for proto in http2 http1.1; do
+    for who in alice carol bob; do ask "$proto $who" "--$proto" --cert "$f/$who.crt" --key "$f/$who.key"; done
+    ask "$proto none" "--$proto"
+    ask "$proto alice-other-name" "--$proto" --cert "$f/alice.crt" --key "$f/alice.key" -H "Host: other.example.internal:18443"
+done
+`;
+
+function servedInTree(t: any, release: string, profile: ReleaseProfile) {
+    const gateway = renderGatewayConfig({ ...gatewaySpec(profile, false), listenIPv6: false, serverName: "gw", upstreams: ["127.0.0.1:18080"], allowedDns: ["CN=alice,O=zerotrust", "CN=bob,O=zerotrust"] });
+    return runInTree(t, trees[release], "true", { net: true, files: { ...pki, ...clientPki, "gateway.conf": gateway, "upstream.conf": UPSTREAM_CONF }, setup: CURL_EVERY_CLIENT });
+}
+
+/** curl's answers by label: the HTTP version it used, the status ("000": none) and the body. */
+function curlAnswers(out: string): Record<string, { version: string; status: string; body: string }> {
+    return Object.fromEntries(out.split(/^=== /m).slice(1).map((block) => {
+        const lines = block.trimEnd().split("\n");
+        const [version, status] = lines.pop()!.split(" ");
+        return [lines[0], { version, status, body: lines.slice(1).join("\n") }];
+    }));
 }
 
 const members = seedPolicyMembers();
@@ -104,7 +152,32 @@ for (const [release, profile] of Object.entries(RELEASES)) {
     test(`${release}: its nginx accepts the rendered gateway config (TLS 1.3 only, and with TLS 1.2) with a real PKI and CRL`, (t) => {
         const r = nginxInTree(t, release, profile);
         t.is(r.status, 0, r.stderr);
+        t.is(r.stderr, "", "no warnings either");
         t.is(renderGatewayConfig(gatewaySpec(profile, false)).includes("ssl_conf_command"), profile.nginxSslConfCommand);
+    });
+
+    test(`${release}: its nginx serves the gateway over HTTP/2 as over HTTP/1.1: same allowlist, identity headers, refusals (the machine's curl)`, (t) => {
+        const r = servedInTree(t, release, profile);
+        t.is(r.status, 0, r.stderr);
+        const answers = curlAnswers(r.stdout);
+        t.log(`${release}: ${Object.entries(answers).map(([k, a]) => `${k} -> HTTP/${a.version} ${a.status}`).join(", ")}`);
+        for (const proto of ["http2", "http1.1"]) {
+            const version = proto === "http2" ? "2" : "1.1";
+            const alice = answers[`${proto} alice`];
+            t.deepEqual([alice.version, alice.status], [version, "200"], `${proto} alice: ${alice.body}`);
+            const seen = JSON.parse(alice.body);
+            t.is(seen["x-client-dn"], "CN=alice,O=zerotrust", `${proto}: the verified DN replaces the one the client sent`);
+            t.is(seen["x-client-verify"], "SUCCESS", proto);
+            t.regex(seen["x-client-fingerprint"], /^[0-9a-f]{40}$/, proto);
+            t.deepEqual([answers[`${proto} carol`].version, answers[`${proto} carol`].status], [version, "403"], `${proto}: carol is not on the allowlist`);
+            t.deepEqual([answers[`${proto} bob`].version, answers[`${proto} bob`].status], [version, "400"], `${proto}: bob's certificate is revoked (on the allowlist here, so the CRL refuses him)`);
+            t.deepEqual([answers[`${proto} none`].version, answers[`${proto} none`].status], [version, "400"], `${proto}: no client certificate`);
+            // A request for another name on alice's connection, as a client that coalesces connections
+            // sends it: the same single verifying server answers, with the connection's identity.
+            const other = answers[`${proto} alice-other-name`];
+            t.deepEqual([other.version, other.status], [version, "200"], `${proto}: ${other.body}`);
+            t.is(JSON.parse(other.body)["x-client-dn"], "CN=alice,O=zerotrust", `${proto}: a coalesced request carries the connection's verified identity`);
+        }
     });
 
     test(`${release}: its nft -c accepts every seed node's ruleset, the variants, and the removal`, (t) => {
@@ -182,6 +255,20 @@ test("debian-12's gateway config is refused by debian-11's nginx 1.18 (no ssl_co
     const r = nginxInTree(t, "debian-11", RELEASES["debian-12"]);
     t.not(r.status, 0);
     t.regex(r.stderr, /unknown directive "ssl_conf_command"/);
+});
+
+test("debian-12's gateway config makes debian-13's nginx 1.26 warn (`listen ... http2` is deprecated there)", (t) => {
+    const r = nginxInTree(t, "debian-13", RELEASES["debian-12"]);
+    t.is(r.status, 0, r.stderr);
+    t.regex(r.stderr, /\[warn\].*the "listen \.\.\. http2" directive is deprecated, use the "http2" directive instead/);
+});
+
+test("`http2 on;` is refused by debian-11's nginx 1.18 and debian-12's 1.22 (the directive is from 1.25.1)", (t) => {
+    for (const release of ["debian-11", "debian-12"]) {
+        const r = nginxInTree(t, release, { ...RELEASES[release], nginxHttp2: "directive" });
+        t.not(r.status, 0, release);
+        t.regex(r.stderr, /unknown directive "http2"/, release);
+    }
 });
 
 // The cached trees are only ever the lower layer of an overlay: nothing in them changed since built.

@@ -116,7 +116,7 @@ test("IPv6: an IPv6 server address listens on [::] too and is on the certificate
     new MtlsGateway("four", { ...base(v4only), serverAddresses: ["198.51.100.1"] });
     await new Promise((r) => setTimeout(r, 1500));
     const conf = (name: string): string => JSON.parse(plain(recorded.find((r) => r.name === `${name}-gateway` && r.type === "command:local:Command")!.inputs.stdin)).files["nginx.conf"];
-    t.regex(conf("six"), /^ {8}listen 443 ssl default_server;\n {8}listen \[::\]:443 ssl default_server;$/m);
+    t.regex(conf("six"), /^ {8}listen 443 ssl http2 default_server;\n {8}listen \[::\]:443 ssl http2 default_server;$/m);
     t.regex(conf("six"), /^ {8}server \[fd12:3456:789a:1::8\]:8080;$/m);
     t.notRegex(conf("four"), /listen \[::\]/, "an IPv4-only gateway renders as before");
     const csr = recorded.find((r) => r.name === "sixca-six-server-csr")!;
