@@ -8,7 +8,7 @@ import { Pkcs12Bundle, pkcs12Bundle } from "./client-bundle";
 import { InternalCA, IssuedCertificate } from "./internal-ca";
 import { gatewayAllowlist } from "./policy";
 import { CrlRequest, crlWindow, serialOf } from "./remote/crl";
-import { GATEWAY_ACCESS_LOG, GATEWAY_ERROR_LOG, renderGatewayLogrotate } from "./render/gateway-log";
+import { GATEWAY_ACCESS_LOG, GATEWAY_ERROR_LOG, GATEWAY_LOGROTATE_FILE, renderGatewayLogrotate } from "./render/gateway-log";
 import { GATEWAY_FILES, renderGatewayConfig } from "./render/nginx";
 import {
     ValidationError, checkDnsName, checkIPAddress, checkIPv6, checkName, checkPort, checkPositiveInt, checkUnique, ipFamily, joinHostPort, parseIPv4,
@@ -178,7 +178,7 @@ export class MtlsGateway extends pulumi.ComponentResource {
                 [GATEWAY_FILES.certificate]: chain,
                 [GATEWAY_FILES.key]: key,
                 [GATEWAY_FILES.clientCas]: cas,
-                [GATEWAY_FILES.logrotate]: renderGatewayLogrotate(GATEWAY_PID_FILE),
+                [GATEWAY_LOGROTATE_FILE]: renderGatewayLogrotate(GATEWAY_PID_FILE),
             }));
 
         const window = crlWindow(new Date(), windowDays);

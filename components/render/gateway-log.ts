@@ -16,6 +16,8 @@ export const GATEWAY_ACCESS_LOG = `${GATEWAY_LOG_DIR}/gateway-access.log`;
 export const GATEWAY_ERROR_LOG = `${GATEWAY_LOG_DIR}/gateway-error.log`;
 /** The logrotate rule the gateway concern installs (where the host has logrotate, it runs it daily). */
 export const GATEWAY_LOGROTATE_PATH = "/etc/logrotate.d/zerotrust-gateway";
+/** Its name in the gateway concern's payload (gateway.sh installs it at GATEWAY_LOGROTATE_PATH). */
+export const GATEWAY_LOGROTATE_FILE = "logrotate.conf";
 
 export const VERDICTS = ["allowed", "forbidden", "revoked", "no-certificate", "failed-certificate"] as const;
 export type Verdict = typeof VERDICTS[number];

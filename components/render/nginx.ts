@@ -42,7 +42,6 @@ export const GATEWAY_FILES = {
     key: "server.key",
     clientCas: "client-cas.crt",
     crl: "crl.pem",
-    logrotate: "logrotate.conf",
 } as const;
 
 // Headers the application may trust: set here, never taken from the client.
