@@ -5,5 +5,5 @@ export { ReportPolicy, reportPolicy } from "./policy-view";
 export { auditHtml } from "./html";
 export { auditMarkdown } from "./markdown";
 export { HostRecord, DropFlow, parseAccessRecord } from "./access-record";
-export { RefusalReport, RefusalRow, commonName, refusalRows, refusalWindow } from "./refusals";
+export { NamedAddresses, RefusalReport, RefusalRow, commonName, portRanges, refusalRows, refusalWindow } from "./refusals";
 export { refusalsSection } from "./refusals-section";

@@ -12,8 +12,10 @@ export interface RefusalRow {
     identifiedBy: string;
     /** The host that refused. */
     host: string;
-    /** What was asked for: "tcp/5432", "icmp", "https (gateway)". */
+    /** What was asked for: "tcp/5432", "tcp/1-1024, 5432", "icmp", "https (gateway)". */
     destination: string;
+    /** The destination ports (firewall, TCP and UDP). */
+    ports: number[];
     refusedBy: "firewall" | "gateway";
     reason: string;
     /** Packets dropped (firewall) or requests refused (gateway). */
@@ -51,20 +53,51 @@ export function commonName(subject: string): string | undefined {
     return m ? m[1].replace(/\\(.)/g, "$1") : undefined;
 }
 
-function firewallRows(node: string, r: HostRecord, memberAt: Map<string, string>): RefusalRow[] {
-    return r.drops.map((f) => {
-        const overMesh = r.wgInterfaces.includes(f.iface);
-        const member = overMesh ? memberAt.get(f.source) : undefined;
+/** Ports as short ranges: "1-1024, 5432, 8080" (the first 12 ranges, then how many more). */
+export function portRanges(ports: number[]): string {
+    const sorted = [...new Set(ports)].sort((a, b) => a - b);
+    const ranges: string[] = [];
+    for (let i = 0; i < sorted.length; i++) {
+        let j = i;
+        while (j + 1 < sorted.length && sorted[j + 1] === sorted[j] + 1) j++;
+        ranges.push(i === j ? String(sorted[i]) : `${sorted[i]}-${sorted[j]}`);
+        i = j;
+    }
+    return ranges.length > 12 ? `${ranges.slice(0, 12).join(", ")} and ${ranges.length - 12} more ranges` : ranges.join(", ");
+}
+
+/** Who a source is: over WireGuard, the member its address is bound to; on the underlay, its address (and whose host has it). */
+function sourceOf(iface: string, address: string, r: HostRecord, names: Names): { source: string; identifiedBy: string } {
+    if (r.wgInterfaces.includes(iface)) {
+        const member = names.mesh.get(address);
+        return member ? { source: member, identifiedBy: "mesh member" } : { source: address, identifiedBy: "mesh address (no member)" };
+    }
+    const host = names.underlay.get(address);
+    // The underlay carries no identity: the address says which host has it, not who sent the packet.
+    return { source: address, identifiedBy: host ? `underlay address (${host}'s; not authenticated)` : "underlay address" };
+}
+
+/** One row per source, host, protocol and path: a scan of a thousand ports is one row. */
+function firewallRows(node: string, r: HostRecord, names: Names): RefusalRow[] {
+    const groups = new Map<string, { flows: HostRecord["drops"] }>();
+    for (const f of r.drops) {
+        const key = [f.iface, f.source, f.destination, f.proto].join("|");
+        groups.set(key, { flows: [...(groups.get(key)?.flows ?? []), f] });
+    }
+    return [...groups.values()].map(({ flows }) => {
+        const f = flows[0];
+        const ported = ["tcp", "udp"].includes(f.proto);
+        const ports = ported ? flows.map((x) => x.port) : [];
         return {
-            source: member ?? f.source,
-            identifiedBy: overMesh ? (member ? "mesh member" : "mesh address (no member)") : "underlay address",
+            ...sourceOf(f.iface, f.source, r, names),
             host: node,
-            destination: f.port === 0 && !["tcp", "udp"].includes(f.proto) ? f.proto : `${f.proto}/${f.port}`,
-            refusedBy: "firewall",
+            destination: ported ? `${f.proto}/${portRanges(ports)}` : f.proto,
+            ports: [...new Set(ports)].sort((a, b) => a - b),
+            refusedBy: "firewall" as const,
             reason: `dropped (to ${f.destination} via ${f.iface})`,
-            attempts: f.packets,
-            first: iso(f.first),
-            last: iso(f.last),
+            attempts: flows.reduce((n, x) => n + x.packets, 0),
+            first: iso(Math.min(...flows.map((x) => x.first))),
+            last: iso(Math.max(...flows.map((x) => x.last))),
         };
     });
 }
@@ -87,7 +120,8 @@ function gatewayRows(node: string, refused: AccessLogLine[]): RefusalRow[] {
             identifiedBy: cn ? `certificate ${line.subject} (SHA-1 ${line.fingerprint.slice(0, 16)}...)` : "client address",
             host: node,
             destination: "https (gateway)",
-            refusedBy: "gateway",
+            ports: [],
+            refusedBy: "gateway" as const,
             reason: `${line.status}: ${REASONS[line.verdict as Exclude<Verdict, "allowed">]}`,
             attempts: times.length,
             first: times.length ? iso(Math.floor(Math.min(...times))) : "",
@@ -96,10 +130,25 @@ function gatewayRows(node: string, refused: AccessLogLine[]): RefusalRow[] {
     });
 }
 
+/** A member of the mesh by its mesh address, and a host by its underlay addresses (IPv4 and IPv6). */
+export interface NamedAddresses {
+    name: string;
+    address?: string;
+    underlay?: string[];
+}
+
+interface Names {
+    mesh: Map<string, string>;
+    underlay: Map<string, string>;
+}
+
 /** Every host's refusals as rows, by source, then host and destination. */
-export function refusalRows(records: Record<string, HostRecord>, members: { name: string; address?: string }[]): RefusalRow[] {
-    const memberAt = new Map(members.filter((m) => m.address).map((m) => [m.address!, m.name]));
-    return Object.entries(records).flatMap(([node, r]) => [...firewallRows(node, r, memberAt), ...gatewayRows(node, r.refused)])
+export function refusalRows(records: Record<string, HostRecord>, members: NamedAddresses[]): RefusalRow[] {
+    const names: Names = {
+        mesh: new Map(members.filter((m) => m.address).map((m) => [m.address!, m.name])),
+        underlay: new Map(members.flatMap((m) => (m.underlay ?? []).map((u): [string, string] => [u, m.name]))),
+    };
+    return Object.entries(records).flatMap(([node, r]) => [...firewallRows(node, r, names), ...gatewayRows(node, r.refused)])
         .sort((a, b) => a.source.localeCompare(b.source) || a.host.localeCompare(b.host) || a.destination.localeCompare(b.destination) || a.first.localeCompare(b.first));
 }
 

@@ -141,6 +141,8 @@ export async function collectAuditData(stack: Stack, opts: CollectOptions = {}):
         certificates: certificatesFromState(resources, revoked),
         scanners: lab && (opts.scan ?? true) ? scan(out) : [],
         // After the scans: what they were refused is in it too.
-        refusals: await collectRefusals(resources, out.auditPolicy.members),
+        refusals: await collectRefusals(resources, out.auditPolicy.members.map((m) => ({
+            ...m, underlay: [out.hosts[m.name]?.underlay, out.hosts[m.name]?.underlay6].filter((a): a is string => !!a),
+        }))),
     };
 }

@@ -5,7 +5,7 @@ import { readFileSync } from "fs";
 import { assetPath } from "../../components/assets";
 import { runOverSsh } from "../../components/remote/ssh";
 import { connectionFailure } from "../../components/remote/ssh-failure";
-import { HostRecord, RefusalReport, parseAccessRecord, refusalRows } from "../../components/report";
+import { HostRecord, NamedAddresses, RefusalReport, parseAccessRecord, refusalRows } from "../../components/report";
 import { StateResource, appliedConcerns } from "../../components/verify";
 
 /** Each node's record, or why it could not be read. */
@@ -26,8 +26,8 @@ export async function readAccessRecords(resources: StateResource[]): Promise<Rec
     return Object.fromEntries(read);
 }
 
-/** The report's refusals: every host's records, named by the members' mesh addresses. */
-export async function collectRefusals(resources: StateResource[], members: { name: string; address?: string }[]): Promise<RefusalReport> {
+/** The report's refusals: every host's records, named by the members' mesh addresses (and the hosts' underlay addresses). */
+export async function collectRefusals(resources: StateResource[], members: NamedAddresses[]): Promise<RefusalReport> {
     const readAt = new Date().toISOString();
     const records = await readAccessRecords(resources);
     const read = Object.fromEntries(Object.entries(records).filter((e): e is [string, HostRecord] => typeof e[1] !== "string"));

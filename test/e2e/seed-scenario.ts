@@ -341,7 +341,7 @@ const accessLogScenario: AccessLogScenario = {
     labRoot: LAB_ROOT,
     hosts: SEED_NODES.map((n) => n.name),
     resources: async () => (await engine.stack.exportStack()).deployment.resources as StateResource[],
-    meshAddresses: () => Object.fromEntries(Object.entries(out.hosts as Record<string, { mesh: string }>).map(([h, v]) => [h, v.mesh])),
+    hostAddresses: () => out.hosts,
     strangerAddress: spare(200),
     clientKeys: () => Object.values(out.gatewayClients as Record<string, { privateKeyPem: string }>).map((c) => c.privateKeyPem),
     allowedRequest: async () => {

@@ -1,7 +1,7 @@
 // The report's refused attempts from what hosts print (access-record.sh): each source named by
 // its identity, records kept at firewall reloads added up, a cut-short answer refused.
 import test from "ava";
-import { auditMarkdown, parseAccessRecord, refusalRows, refusalWindow, refusalsSection } from "../../components/report";
+import { auditMarkdown, parseAccessRecord, portRanges, refusalRows, refusalWindow, refusalsSection } from "../../components/report";
 
 const set = (name: string, elems: [string, string, string, string | number, number, number, number?][]) => JSON.stringify({
     nftables: [{ metainfo: { version: "1.0.6" } }, {
@@ -19,7 +19,9 @@ const dbOutput = [
     "=== drops live", `now ${NOW}`,
     // dev-box over the mesh, twice 60 s apart; a stranger on the underlay; a mesh address nobody has.
     set("drops4", [["wg0", "10.111.0.14", "10.111.0.13", "tcp", 5432, 86400 - 120, 2], ["eth0", "10.213.111.200", "10.213.111.13", 6, 22, 86400 - 30, 1],
-        ["wg0", "10.111.0.99", "10.111.0.13", "icmp", 0, 86400 - 10, 1]]),
+        ["wg0", "10.111.0.99", "10.111.0.13", "icmp", 0, 86400 - 10, 1],
+        // dev-box's underlay address, on three ports (and 23, 24: a range).
+        ...[22, 23, 24, 5432, 8080].map((p): [string, string, string, string, number, number, number] => ["eth0", "10.213.111.14", "10.213.111.13", "tcp", p, 86400 - 40, 1])]),
     set("drops4_last", [["wg0", "10.111.0.14", "10.111.0.13", "tcp", 5432, 86400 - 60], ["eth0", "10.213.111.200", "10.213.111.13", 6, 22, 86400 - 30]]),
     set("drops6", []), set("drops6_last", []),
     // Kept at a reload an hour before: the same flow from dev-box, 3 packets.
@@ -40,19 +42,22 @@ const gatewayOutput = [
     "=== end", "",
 ].join("\n");
 
-const members = [{ name: "dev-box", address: "10.111.0.14" }, { name: "db", address: "10.111.0.13" }, { name: "carol" }];
+const members = [{ name: "dev-box", address: "10.111.0.14", underlay: ["10.213.111.14"] }, { name: "db", address: "10.111.0.13", underlay: ["10.213.111.13"] }, { name: "carol" }];
 
 test("each refused attempt is named: a mesh member, an underlay address, a certificate's name, a client address", (t) => {
     const rows = refusalRows({ db: parseAccessRecord(dbOutput), gateway: parseAccessRecord(gatewayOutput) }, members);
     const brief = rows.map((r) => [r.source, r.identifiedBy.split(" (")[0].replace(/ CN=.*/, ""), r.host, r.destination, r.refusedBy, r.attempts]);
     t.deepEqual(brief, [
         ["10.111.0.99", "mesh address", "db", "icmp", "firewall", 1],
+        ["10.213.111.14", "underlay address", "db", "tcp/22-24, 5432, 8080", "firewall", 5],
         ["10.213.111.200", "underlay address", "db", "tcp/22", "firewall", 1],
         ["10.213.111.50", "client address", "gateway", "https (gateway)", "gateway", 1],
         ["bob", "certificate", "gateway", "https (gateway)", "gateway", 1],
         ["carol", "certificate", "gateway", "https (gateway)", "gateway", 2],
         ["dev-box", "mesh member", "db", "tcp/5432", "firewall", 5],
     ]);
+    t.is(rows.find((r) => r.source === "10.213.111.14")!.identifiedBy, "underlay address (dev-box's; not authenticated)", "whose host has the address, but no identity");
+    t.deepEqual(rows.find((r) => r.source === "10.213.111.14")!.ports, [22, 23, 24, 5432, 8080]);
     const devBox = rows.find((r) => r.source === "dev-box")!;
     t.is(devBox.first, new Date((NOW - 3600 - 100) * 1000).toISOString().replace(".000Z", "Z"), "the first drop is the archived record's");
     t.is(devBox.last, new Date((NOW - 60) * 1000).toISOString().replace(".000Z", "Z"), "the last is the live one's");
@@ -77,6 +82,11 @@ test("the section lists every row, says where nothing could be read, and appears
     }, "s.svg");
     t.regex(md, /Refused attempts: who tried to reach what/);
     t.regex(md, /\| dev-box \| mesh member \| firewall \| db \| tcp\/5432 \|/);
+});
+
+test("ports read as short ranges, and a long list says how much more there is", (t) => {
+    t.is(portRanges([8080, 1, 2, 3, 5432, 2]), "1-3, 5432, 8080");
+    t.is(portRanges(Array.from({ length: 30 }, (_, i) => i * 2)), "0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22 and 18 more ranges");
 });
 
 test("an answer cut short is refused, not read as 'nothing refused'", (t) => {

@@ -1,6 +1,6 @@
 // The scenario's access-log checks (seed-scenario.ts registers them): what the earlier steps were
 // refused (carol's 403 and revoked bob at the gateway, dev-box's probe of db:5432 in the measured
-// matrix, the stranger's nmap scan on the underlay) read from the hosts as `npm run report` reads
+// matrix, the other members' probes over the mesh, the stranger's nmap scan on the underlay) read from the hosts as `npm run report` reads
 // them (over the pinned SSH path), each attempt named by its source; no key or secret in any log the
 // hosts wrote; a rotation of the gateway's log as logrotate makes it; and, after a later firewall
 // reload on db, dev-box's probe still in the report (kept at the reload).
@@ -20,8 +20,8 @@ export interface AccessLogScenario {
     hosts: string[];
     /** The stack's exported state. */
     resources: () => Promise<StateResource[]>;
-    /** Each host's mesh address (the last `up`'s outputs). */
-    meshAddresses: () => Record<string, string>;
+    /** Each host's mesh and underlay addresses (the last `up`'s outputs). */
+    hostAddresses: () => Record<string, { mesh: string; underlay: string }>;
     /** The stranger that scanned the underlay from the scanners' test. */
     strangerAddress: string;
     /** PEM private keys of the gateway's clients (the last `up`'s outputs). */
@@ -31,7 +31,7 @@ export interface AccessLogScenario {
 }
 
 async function report(s: AccessLogScenario): Promise<RefusalReport> {
-    const members = Object.entries(s.meshAddresses()).map(([name, address]) => ({ name, address }));
+    const members = Object.entries(s.hostAddresses()).map(([name, a]) => ({ name, address: a.mesh, underlay: [a.underlay] }));
     return collectRefusals(await s.resources(), members);
 }
 
@@ -64,17 +64,25 @@ export function accessLogTests(s: AccessLogScenario): void {
         const r = await report(s);
         t.log(refusalsSection(r).tables[0]?.rows.map((row) => row.join(" | ")).join("\n"));
         t.deepEqual(r.hosts.filter((h) => h.state !== "read"), [], "every host was read");
-        t.truthy(find(r.rows, { source: "dev-box", identifiedBy: "mesh member", host: "db", destination: "tcp/5432", refusedBy: "firewall" }), "dev-box -> db:5432, named by its member");
+        // dev-box has no WireGuard peer but the operator (the policy lets it reach nothing): its probe of
+        // db's mesh address ends in its own WireGuard; the one db sees comes over the underlay.
+        const devBox = s.hostAddresses()["dev-box"].underlay;
+        const probe = r.rows.find((row) => row.source === devBox && row.host === "db" && row.ports.includes(5432) && row.refusedBy === "firewall");
+        t.is(probe?.identifiedBy, "underlay address (dev-box's; not authenticated)", "dev-box -> db:5432, named by its address and whose it is");
         const carol = find(r.rows, { source: "carol", host: "gateway", refusedBy: "gateway" });
         t.regex(carol?.reason ?? "", /^403: valid certificate, not on the allowlist/);
         t.regex(carol?.identifiedBy ?? "", /^certificate CN=carol,O=zerotrust \(SHA-1 [0-9a-f]{16}/);
         t.regex(find(r.rows, { source: "bob", host: "gateway" })?.reason ?? "", /^400: certificate revoked/);
-        t.truthy(find(r.rows, { source: s.strangerAddress, identifiedBy: "underlay address", host: "db", destination: "tcp/22" }), "the stranger's scan, named by its address");
+        const scan = find(r.rows, { source: s.strangerAddress, identifiedBy: "underlay address", host: "db" });
+        t.true(scan !== undefined && [1, 22, 1024, 5432, 8080].every((p) => scan.ports.includes(p)), "the stranger's scan, named by its address, one row");
+        t.regex(scan?.destination ?? "", /^tcp\/1-/);
+        // Mesh sources are named by their member: the matrix's app-1 -> db:22 came through WireGuard.
+        t.true(find(r.rows, { source: "app-1", identifiedBy: "mesh member", host: "db" })?.ports.includes(22));
         t.truthy(find(r.rows, { identifiedBy: "client address", reason: "400: no client certificate" }), "the request without a certificate, by its address");
         t.true(r.rows.every((row) => Date.parse(row.first) <= Date.parse(row.last) && Date.parse(row.last) <= Date.parse(r.readAt) + 1000), "every attempt in the window, in order");
         t.true(r.allowedRequests > 20, "the load test's requests were let through, and counted");
         const section = refusalsSection(r);
-        t.true(section.tables[0].rows.some((row) => row[0] === "dev-box" && row[3] === "db" && row[4] === "tcp/5432"), "the report's section has it");
+        t.true(section.tables[0].rows.some((row) => row[0] === devBox && /dev-box/.test(row[1]) && row[3] === "db" && /5432/.test(row[4])), "the report's section has it");
     });
 
     test.serial("no key or secret reaches the logs and drop records the hosts wrote", (t) => {
@@ -109,6 +117,7 @@ export function dropRecordKeptTest(s: AccessLogScenario): void {
     test.serial("a firewall reload keeps the drop record: dev-box's probe of db:5432 is still in the report", async (t) => {
         const kept = filesUnder(join(s.labRoot, "db", "var-lib-zerotrust/firewall/drops"));
         t.true(kept.length > 0, "db's firewall was reloaded, and kept its record");
-        t.truthy(find((await report(s)).rows, { source: "dev-box", host: "db", destination: "tcp/5432" }));
+        const devBox = s.hostAddresses()["dev-box"].underlay;
+        t.truthy((await report(s)).rows.find((row) => row.source === devBox && row.host === "db" && row.ports.includes(5432)));
     });
 }
