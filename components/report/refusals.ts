@@ -115,9 +115,12 @@ function gatewayRows(node: string, refused: AccessLogLine[]): RefusalRow[] {
     }
     return [...groups.values()].map(({ line, times }) => {
         const cn = line.subject ? commonName(line.subject) : undefined;
+        // A certificate that failed verification (another CA, expired) may claim any name.
+        const unverified = line.verdict === "failed-certificate";
+        const certificate = `${unverified ? "unverified certificate" : "certificate"} ${line.subject} (SHA-1 ${line.fingerprint.slice(0, 16)}...)`;
         return {
-            source: cn ?? line.client,
-            identifiedBy: cn ? `certificate ${line.subject} (SHA-1 ${line.fingerprint.slice(0, 16)}...)` : "client address",
+            source: cn ? (unverified ? `${cn} (unverified)` : cn) : line.client,
+            identifiedBy: cn ? certificate : "client address",
             host: node,
             destination: "https (gateway)",
             ports: [],

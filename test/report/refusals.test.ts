@@ -38,6 +38,7 @@ const gatewayOutput = [
     access({ subject: "CN=carol,O=zerotrust", fingerprint: "ab".repeat(20), verify: "SUCCESS", verdict: "forbidden", status: 403, time: "2027-01-15T08:05:00+00:00" }),
     access({ subject: "CN=bob,O=zerotrust", fingerprint: "cd".repeat(20), verify: "FAILED:certificate revoked", verdict: "revoked" }),
     access({}),
+    access({ subject: "CN=alice,O=zerotrust", fingerprint: "ef".repeat(20), verify: "FAILED:unable to get local issuer certificate", verdict: "failed-certificate" }),
     "{\"time\":\"2027-01-15T08:06:00", // a line cut by a write in progress
     "=== end", "",
 ].join("\n");
@@ -52,6 +53,7 @@ test("each refused attempt is named: a mesh member, an underlay address, a certi
         ["10.213.111.14", "underlay address", "db", "tcp/22-24, 5432, 8080", "firewall", 5],
         ["10.213.111.200", "underlay address", "db", "tcp/22", "firewall", 1],
         ["10.213.111.50", "client address", "gateway", "https (gateway)", "gateway", 1],
+        ["alice (unverified)", "unverified certificate", "gateway", "https (gateway)", "gateway", 1],
         ["bob", "certificate", "gateway", "https (gateway)", "gateway", 1],
         ["carol", "certificate", "gateway", "https (gateway)", "gateway", 2],
         ["dev-box", "mesh member", "db", "tcp/5432", "firewall", 5],

@@ -79,6 +79,8 @@ export function accessLogTests(s: AccessLogScenario): void {
         // Mesh sources are named by their member: the matrix's app-1 -> db:22 came through WireGuard.
         t.true(find(r.rows, { source: "app-1", identifiedBy: "mesh member", host: "db" })?.ports.includes(22));
         t.truthy(find(r.rows, { identifiedBy: "client address", reason: "400: no client certificate" }), "the request without a certificate, by its address");
+        t.truthy(find(r.rows, { source: "alice (unverified)", reason: "400: certificate failed verification" }), "the foreign and expired certificates that claim alice's name");
+        t.false(r.rows.some((row) => row.source === "alice"), "alice herself was never refused");
         t.true(r.rows.every((row) => Date.parse(row.first) <= Date.parse(row.last) && Date.parse(row.last) <= Date.parse(r.readAt) + 1000), "every attempt in the window, in order");
         t.true(r.allowedRequests > 20, "the load test's requests were let through, and counted");
         const section = refusalsSection(r);
