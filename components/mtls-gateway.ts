@@ -8,6 +8,7 @@ import { Pkcs12Bundle, pkcs12Bundle } from "./client-bundle";
 import { InternalCA, IssuedCertificate } from "./internal-ca";
 import { gatewayAllowlist } from "./policy";
 import { CrlRequest, crlWindow, serialOf } from "./remote/crl";
+import { GATEWAY_ACCESS_LOG, GATEWAY_ERROR_LOG, GATEWAY_LOGROTATE_FILE, renderGatewayLogrotate } from "./render/gateway-log";
 import { GATEWAY_FILES, renderGatewayConfig } from "./render/nginx";
 import {
     ValidationError, checkDnsName, checkIPAddress, checkIPv6, checkName, checkPort, checkPositiveInt, checkUnique, ipFamily, joinHostPort, parseIPv4,
@@ -57,6 +58,9 @@ export interface MtlsGatewayArgs {
     /** Reissue them on the first deployment this many hours before expiry. Default: 720 (30 days). */
     certificateRenewalHours?: number;
 }
+
+/** The gateway's nginx master (gateway.sh ZT_GW_PID): logrotate signals it to reopen its logs. */
+const GATEWAY_PID_FILE = "/run/zerotrust-gateway.pid";
 
 export interface ClientCredentials {
     certPem: pulumi.Output<string>;
@@ -162,8 +166,9 @@ export class MtlsGateway extends pulumi.ComponentResource {
             allowedDns: allowed.filter((c) => !revoked.includes(c)).map((c) => `CN=${c},O=${ca.organization}`),
             verifyDepth: Math.max(...allCas.map((c) => c.verifyDepth)),
             allowTls12: args.allowTls12 ?? false,
-            pidFile: "/run/zerotrust-gateway.pid",
-            errorLog: "/var/log/nginx/zerotrust-gateway.error.log",
+            pidFile: GATEWAY_PID_FILE,
+            errorLog: GATEWAY_ERROR_LOG,
+            accessLog: GATEWAY_ACCESS_LOG,
             sessionEpoch: sessionEpochOf(serials),
             release: args.node.release,
         }));
@@ -173,6 +178,7 @@ export class MtlsGateway extends pulumi.ComponentResource {
                 [GATEWAY_FILES.certificate]: chain,
                 [GATEWAY_FILES.key]: key,
                 [GATEWAY_FILES.clientCas]: cas,
+                [GATEWAY_LOGROTATE_FILE]: renderGatewayLogrotate(GATEWAY_PID_FILE),
             }));
 
         const window = crlWindow(new Date(), windowDays);

@@ -6,6 +6,7 @@
 // nothing else but neighbour discovery, without which no IPv6 underlay works.
 import { PortRange } from "../policy";
 import { ipFamily } from "../validate";
+import { dropRecordRules, dropRecordSets } from "./drop-record";
 
 export const TABLE_FAMILY = "inet";
 export const TABLE_NAME = "zerotrust";
@@ -36,6 +37,7 @@ export interface FirewallSpec {
     meshPing: boolean;
     /** "drop" for ordinary hosts; "accept" for hypervisors that route for their guests. */
     forwardPolicy: "drop" | "accept";
+    /** Log drops to the kernel log (rate-limited) and record each dropped flow (drop-record.ts). */
     logDrops: boolean;
 }
 
@@ -74,6 +76,7 @@ export function renderFirewall(spec: FirewallSpec): string {
         ...setBlock("ssh_bootstrap", "ipv4_addr", bootstrap4),
         // Only when there is an IPv6 source: a host without one keeps the table it had.
         ...(bootstrap6.length ? setBlock("ssh_bootstrap6", "ipv6_addr", bootstrap6) : []),
+        ...(spec.logDrops ? dropRecordSets() : []),
         "",
         "\tchain input {",
         "\t\ttype filter hook input priority filter; policy drop;",
@@ -95,7 +98,7 @@ export function renderFirewall(spec: FirewallSpec): string {
         ...(spec.publicTcpPorts?.length ? [`\t\tiifname != ${wg} tcp dport { ${[...spec.publicTcpPorts].sort((a, b) => a - b).join(", ")} } accept`] : []),
         ...(spec.meshPing ? [`\t\tiifname ${wg} icmp type echo-request limit rate 100/second accept`] : []),
         ...(spec.meshPing && mesh6 ? [`\t\tiifname ${wg} icmpv6 type echo-request limit rate 100/second accept`] : []),
-        ...(spec.logDrops ? [DROP_LOG("in")] : []),
+        ...(spec.logDrops ? [...dropRecordRules(), DROP_LOG("in")] : []),
         "\t}",
         "",
         "\tchain forward {",

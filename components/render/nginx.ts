@@ -4,6 +4,7 @@
 // passed upstream in headers that replace anything a client sent under the same names.
 // File paths are relative: nginx resolves them against the configuration file's own directory,
 // so the same text validates in a staging directory and runs from its final place.
+import { accessLogLines } from "./gateway-log";
 import { ReleaseProfile } from "./releases";
 
 export interface GatewaySpec {
@@ -21,6 +22,11 @@ export interface GatewaySpec {
     allowTls12: boolean;
     pidFile: string;
     errorLog: string;
+    /**
+     * Where each request is logged as one JSON line (gateway-log.ts says what a line holds).
+     * Default: no access log (the benchmarks' gateways).
+     */
+    accessLog?: string;
     /**
      * Names the session cache: a different value starts an empty cache at the reload. Derived from
      * the revoked serials, so that a revoked certificate cannot resume a session it already had.
@@ -72,7 +78,7 @@ export function renderGatewayConfig(g: GatewaySpec): string {
         `error_log ${g.errorLog} warn;`,
         "events { worker_connections 1024; }",
         "http {",
-        "    access_log off;",
+        ...(g.accessLog ? accessLogLines(g.accessLog) : ["    access_log off;"]),
         "    server_tokens off;",
         "    map $ssl_client_s_dn $zt_client_allowed {",
         "        default 0;",

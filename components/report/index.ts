@@ -4,3 +4,6 @@ export { reachDiagram } from "./diagram";
 export { ReportPolicy, reportPolicy } from "./policy-view";
 export { auditHtml } from "./html";
 export { auditMarkdown } from "./markdown";
+export { HostRecord, DropFlow, parseAccessRecord } from "./access-record";
+export { NamedAddresses, RefusalReport, RefusalRow, commonName, portRanges, refusalRows, refusalWindow } from "./refusals";
+export { refusalsSection } from "./refusals-section";

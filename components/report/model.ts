@@ -2,6 +2,7 @@
 // hosts, what each host has, every certificate, the drift check and the scanners' verdicts.
 import { PolicyExpectations, PolicyRule } from "../policy";
 import { VerifyReport } from "../verify";
+import { RefusalReport } from "./refusals";
 
 export interface ReportMember {
     name: string;
@@ -64,6 +65,8 @@ export interface AuditData {
     hosts: HostView[];
     certificates: CertificateRow[];
     scanners: ScannerVerdict[];
+    /** What the hosts refused, from their drop records and gateway logs (refusals.ts); undefined when not read. */
+    refusals?: RefusalReport;
 }
 
 /** What one host has, as the drift check read it. */

@@ -2,6 +2,7 @@
 // only lay it out. Pure.
 import { measuredRows } from "./derive";
 import { AuditData } from "./model";
+import { refusalsSection } from "./refusals-section";
 
 export interface Table {
     head: string[];
@@ -124,5 +125,5 @@ function scanners(d: AuditData): Section {
 }
 
 export function auditSections(d: AuditData): Section[] {
-    return [summary(d), ...policy(d), measured(d), hosts(d), certificates(d), drift(d), scanners(d)];
+    return [summary(d), ...policy(d), measured(d), refusalsSection(d.refusals), hosts(d), certificates(d), drift(d), scanners(d)];
 }

@@ -12,6 +12,7 @@ import { StateResource, appliedConcerns, stateValue, verifyDeployment } from "..
 import { ipFamily, joinHostPort } from "../../components/validate";
 import { SEED_PROBE_PORTS } from "../../stacks/seed-scenario";
 import { LabNode, measureMatrix, startListeners } from "../lab/report";
+import { collectRefusals } from "./refusals";
 import { nmapAnswering, sshAudit, testssl } from "./scanners";
 import { strangerOnUnderlay } from "./stranger";
 import { nmapVerdict, sshAuditVerdict, testsslVerdict } from "./verdicts";
@@ -139,5 +140,9 @@ export async function collectAuditData(stack: Stack, opts: CollectOptions = {}):
         hosts: hostViews(drift, publicKeysOf(resources)),
         certificates: certificatesFromState(resources, revoked),
         scanners: lab && (opts.scan ?? true) ? scan(out) : [],
+        // After the scans: what they were refused is in it too.
+        refusals: await collectRefusals(resources, out.auditPolicy.members.map((m) => ({
+            ...m, underlay: [out.hosts[m.name]?.underlay, out.hosts[m.name]?.underlay6].filter((a): a is string => !!a),
+        }))),
     };
 }

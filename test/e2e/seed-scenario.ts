@@ -24,6 +24,7 @@ import { SSH_AUDIT_ACCEPTED_WARNINGS, TestsslFinding, nmapAnswering, sshAudit, t
 import { strangerOnUnderlay } from "../../scripts/audit/stranger";
 import { curl, expiredCertificate, foreignCertificate, privateDir, tlsRequest, writePrivate } from "./gateway-clients";
 import { holdConnection, sameOverHttp2 } from "./scenario/http2";
+import { AccessLogScenario, accessLogTests, dropRecordKeptTest } from "./scenario/access-log";
 
 export interface ScenarioLab {
     /** The lab's name (at most 8 characters): its interfaces, namespaces and stack are named after it. */
@@ -363,6 +364,31 @@ test.serial("gateway: revoking a client is a config change; the reload under loa
     t.regex(crl, /Serial Number: /);
 });
 
+/** What the access-log checks read: the lab's hosts, the stack's state, and a request as alice. */
+const accessLogScenario: AccessLogScenario = {
+    labRoot: LAB_ROOT,
+    hosts: SEED_NODES.map((n) => n.name),
+    resources: async () => (await engine.stack.exportStack()).deployment.resources as StateResource[],
+    hostAddresses: () => out.hosts,
+    strangerAddress: spare(200),
+    clientKeys: () => Object.values(out.gatewayClients as Record<string, { privateKeyPem: string }>).map((c) => c.privateKeyPem),
+    allowedRequest: async () => {
+        const dir = privateDir();
+        try {
+            assertRoutedVia(underlayOf("gateway"), LAB_INTERFACES);
+            const host = `gateway.${LAB}.zerotrust.internal`;
+            const alice = out.gatewayClients.alice;
+            return curl(`https://${host}/`, `${host}:443:${underlayOf("gateway")}`, writePrivate(dir, "ca.pem", out.caChainPem),
+                ["--cert", writePrivate(dir, "alice.crt", alice.certPem), "--key", writePrivate(dir, "alice.key", alice.privateKeyPem)]);
+        } finally {
+            rmSync(dir, { recursive: true, force: true });
+        }
+    },
+};
+
+// Carol's 403, revoked bob, the matrix's dev-box -> db:5432 and the stranger's scan are behind us.
+accessLogTests(accessLogScenario);
+
 test.serial("adding a node updates only the hosts that peer with it; untouched tunnels keep their sessions and lose no ping", async (t) => {
     const before = Object.fromEntries(SEED_NODES.map((n) => [n.name, interfaceIndex(ns(n.name), "wg0")]));
     const ping = startPing(ns("app-1"), meshOf("db"));
@@ -382,6 +408,9 @@ test.serial("adding a node updates only the hosts that peer with it; untouched t
     for (const n of SEED_NODES) t.is(interfaceIndex(ns(n.name), "wg0"), before[n.name], `${n.name}'s wg0 was not recreated`);
     t.regex(probe({ namespace: ns("app-3") }, [`${meshOf("db")}:5432`])[`${meshOf("db")}:5432`], /refused|open/);
 });
+
+// Adding app-3 reloaded db's firewall (app-3 may reach db:5432).
+dropRecordKeptTest(accessLogScenario);
 
 if (lab.releases) {
     // day2-operations.test.ts covers rotation on this machine's programs; here the cut-over runs on two releases' wg and bash.

@@ -18,7 +18,7 @@ function pki(t: any): string {
 
 const spec = (dir: string): GatewaySpec => ({
     listenPort: 18443, listenIPv6: false, serverName: "gw.example.internal", upstreams: ["10.77.0.5:8080"], allowedDns: ["CN=alice,O=zerotrust"],
-    verifyDepth: 1, allowTls12: false, pidFile: join(dir, "nginx.pid"), errorLog: join(dir, "error.log"), sessionEpoch: "test",
+    verifyDepth: 1, allowTls12: false, pidFile: join(dir, "nginx.pid"), errorLog: join(dir, "error.log"), accessLog: join(dir, "access.log"), sessionEpoch: "test",
     release: RELEASES["debian-12"], // this machine's nginx (1.22)
 });
 

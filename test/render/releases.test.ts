@@ -72,7 +72,7 @@ const sshdSettings = (release: ReleaseProfile) => renderSshdConfig({ allowUsers:
 const gatewaySpec = (release: ReleaseProfile, allowTls12: boolean): GatewaySpec => ({
     listenPort: 18443, serverName: "gw.example.internal", upstreams: ["10.77.0.5:8080"], allowedDns: ["CN=alice,O=zerotrust"],
     // Dual-stack (listen [::]:port too): the IPv4-only rendering is the same less that line.
-    listenIPv6: true, verifyDepth: 1, allowTls12, pidFile: "/scratch/nginx.pid", errorLog: "/scratch/error.log", sessionEpoch: "test", release,
+    listenIPv6: true, verifyDepth: 1, allowTls12, pidFile: "/scratch/nginx.pid", errorLog: "/scratch/error.log", accessLog: "/scratch/access.log", sessionEpoch: "test", release,
 });
 
 // The warnings count: a deprecated directive (trixie's `listen ... http2`) passes -t with a warning.

@@ -38,7 +38,7 @@ test("the host gets config, chain, key, client CAs; the CA keys stay here, only 
     await new Promise((r) => setTimeout(r, 1500));
     const cmd = recorded.find((r) => r.name === "ok-gateway" && r.type === "command:local:Command")!;
     const request = JSON.parse(plain(cmd.inputs.stdin));
-    t.deepEqual(Object.keys(request.files).sort(), ["client-cas.crt", "nginx.conf", "server-chain.crt", "server.key"]);
+    t.deepEqual(Object.keys(request.files).sort(), ["client-cas.crt", "logrotate.conf", "nginx.conf", "server-chain.crt", "server.key"]);
     const rootKey = await resolve(w.ca.rootKeyPem);
     const issuerKey = await resolve(w.ca.issuerKeyPem);
     for (const content of Object.values(request.files) as string[]) {
@@ -54,6 +54,8 @@ test("the host gets config, chain, key, client CAs; the CA keys stay here, only 
     t.truthy(gw.clients.carol);
     t.regex(conf, new RegExp(`server ${w.mesh.addresses.app.replace(/\./g, "\\.")}:8080;`));
     t.regex(conf, /ssl_verify_depth 2;/);
+    t.regex(conf, /^    access_log \/var\/log\/zerotrust\/gateway-access\.log zt_access;$/m, "every request is logged");
+    t.regex(request.files["logrotate.conf"], /kill -USR1 "\$\(cat \/run\/zerotrust-gateway\.pid\)"/, "the rotation signals the gateway's own nginx");
 });
 
 test("the allowlist comes from the policy; by default certificates go to the clients it admits", async (t) => {

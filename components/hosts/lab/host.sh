@@ -1,6 +1,7 @@
 #!/bin/bash
 # A lab host: a network namespace on the lab bridge with its own mount namespace (its own
-# /etc/ssh, /etc/wireguard, /etc/nginx, /etc/zerotrust, /var/lib/zerotrust, /run and /root) and its own
+# /etc/ssh, /etc/wireguard, /etc/nginx, /etc/zerotrust, /etc/logrotate.d, /var/lib/zerotrust, /var/log/zerotrust, /run and
+# /root) and its own
 # sshd. Usage: host.sh create|delete. The SSH host key arrives on stdin (create).
 # Environment: ZT_NS, ZT_ROOT, ZT_BRIDGE, ZT_VETH, ZT_ADDRESS_CIDR and/or ZT_ADDRESS6_CIDR (a
 # dual-stack or IPv6-only host), ZT_AUTHORIZED_KEY, and
@@ -40,7 +41,9 @@ create)
     ip -n "$ZT_NS" link set eth0 up
     ip -n "$ZT_NS" link set lo up
 
-    mkdir -p "$ZT_ROOT"/{etc/ssh/sshd_config.d,etc/ssh/authorized_keys,etc/wireguard,etc/zerotrust,var-lib-zerotrust,root-home}
+    mkdir -p "$ZT_ROOT"/{etc/ssh/sshd_config.d,etc/ssh/authorized_keys,etc/wireguard,etc/zerotrust,etc-logrotate.d,var-lib-zerotrust,var-log-zerotrust,root-home}
+    # The gateway's workers reopen their logs in it by path after a rotation (as in /var/log/zerotrust).
+    chmod 755 "$ZT_ROOT/var-log-zerotrust"
     tree=""
     if [ -n "${ZT_LAB_RELEASE:-}" ]; then
         tree="$(bash "$(dirname "$0")/release-tree.sh" "$ZT_LAB_RELEASE" | tail -n1)"
@@ -69,7 +72,7 @@ UsePAM no
 Subsystem sftp internal-sftp
 CONF
     # Mount points on the machine for the per-host directories (empty there).
-    mkdir -p /var/lib/zerotrust /etc/zerotrust /etc/wireguard
+    mkdir -p /var/lib/zerotrust /var/log/zerotrust /etc/zerotrust /etc/logrotate.d /etc/wireguard
     if [ ! -s "$ZT_ROOT/sshd.pid" ] || ! kill -0 "$(cat "$ZT_ROOT/sshd.pid")" 2>/dev/null; then
         # No fork along this chain (setsid, not a group leader here; ip netns exec, unshare and bash
         # all exec), so $! is sshd's pid. Its own session keeps it out of the process group the
@@ -89,7 +92,7 @@ CONF
                 mount -o remount,bind,ro "$host/lower"
                 mount -t overlay overlay -o "lowerdir=$host/lower,upperdir=$host/upper,workdir=$host/work" "$root"
                 for d in dev proc sys; do mount --rbind "/$d" "$root/$d"; done
-                mkdir -p "$root/etc/zerotrust" "$root/var/lib/zerotrust" "$root/etc/wireguard"
+                mkdir -p "$root/etc/zerotrust" "$root/etc/logrotate.d" "$root/var/lib/zerotrust" "$root/var/log/zerotrust" "$root/etc/wireguard"
                 # Bullseye has no wireguard-go: this machine'"'"'s stands in for the kernel module,
                 # with the C library it was built against (machine-wireguard-go.sh).
                 if [ ! -e "$root/usr/bin/wireguard-go" ]; then
@@ -105,7 +108,11 @@ CONF
             mount --bind "$host/etc/wireguard" "$root/etc/wireguard"
             mount --bind "$host/etc/nginx" "$root/etc/nginx"
             mount --bind "$host/etc/zerotrust" "$root/etc/zerotrust"
+            # The gateway'"'"'s logrotate rule goes here: never into the machine'"'"'s own.
+            mount --bind "$host/etc-logrotate.d" "$root/etc/logrotate.d"
             mount --bind "$host/var-lib-zerotrust" "$root/var/lib/zerotrust"
+            # The gateway'"'"'s logs: each host its own, as on a host of its own (the report reads them).
+            mount --bind "$host/var-log-zerotrust" "$root/var/log/zerotrust"
             # An empty home for root, as on a host of its own: bash run by sshd reads ~/.bashrc,
             # and the one of this machine may hold anything (a pyenv rehash that takes a lock
             # at every login stalled parallel deployments by up to a minute).

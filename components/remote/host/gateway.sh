@@ -6,13 +6,22 @@ ZT_GW_DIR=/etc/zerotrust/gateway
 ZT_GW_CONF="$ZT_GW_DIR/nginx.conf"
 ZT_GW_PID=/run/zerotrust-gateway.pid   # the config's `pid`, fixed so a stop works without the config
 
+ZT_GW_LOGS=/var/log/zerotrust   # gateway-log.ts GATEWAY_LOG_DIR: the access and error logs
+
 zt_targets() {
     local f
     for f in nginx.conf server-chain.crt server.key client-cas.crt crl.pem; do echo "$f $ZT_GW_DIR/$f"; done
+    # Only read where logrotate is installed (Debian's standard hosts); harmless elsewhere.
+    echo "logrotate.conf /etc/logrotate.d/zerotrust-gateway"
 }
 
 # Relative paths in the config resolve against its own directory, so staging validates as is.
-zt_validate() { nginx -t -q -c "$1/nginx.conf"; }
+# nginx -t opens the logs: their directory is made first. Open to search: after a rotation each
+# worker (nobody) reopens the log by its path, which the master has given it.
+zt_validate() {
+    [ -d "$ZT_GW_LOGS" ] || install -d -m 755 "$ZT_GW_LOGS"
+    nginx -t -q -c "$1/nginx.conf"
+}
 
 zt_gw_running() { [ -s "$ZT_GW_PID" ] && kill -0 "$(cat "$ZT_GW_PID")" 2>/dev/null; }
 
