@@ -22,6 +22,10 @@ esac
 # kernel whatever the release. Bullseye has none; its lab hosts get this machine's (host.sh).
 PACKAGES=(openssh-server nginx-light nftables wireguard-tools iproute2 procps openssl util-linux diffutils)
 [ "$suite" = bullseye ] || PACKAGES+=(wireguard-go)
+# logrotate, so that the gateway's log rule is checked by the release's own logrotate. Not on trixie:
+# its logrotate needs cron, whose cron-daemon-common takes systemd first, which fails to configure in
+# debootstrap's chroot (--include=anacron and --exclude=cron or systemd do not change debootstrap's pick).
+[ "$suite" = trixie ] || PACKAGES+=(logrotate)
 
 key="$(echo "$suite ${PACKAGES[*]}" | sha256sum | cut -c1-12)"
 cache="${XDG_CACHE_HOME:-$HOME/.cache}/zerotrust/releases"
