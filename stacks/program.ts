@@ -258,6 +258,8 @@ export function zeroTrustStack(stack: string, s: StackSettings) {
         mesh,
         ca,
         gateway,
+        /** The configured nodes (a retired one has none): what the proof reads at preview. */
+        nodes: configured.filter((n): n is ZeroTrustNode => n !== undefined),
         hosts: Object.fromEntries(nodes.map((n, i) => [n.name, {
             underlay: placed[n.name].underlay,
             ...(placed[n.name].underlay6 ? { underlay6: placed[n.name].underlay6 } : {}),
