@@ -56,6 +56,7 @@ export = async () => {
         labInterfaces: built.labInterfaces,
         policyMatrix: built.policyMatrix,
         auditPolicy: built.auditPolicy,
+        proofPolicy: built.proofPolicy,
         gatewayEndpoint: built.gatewayEndpoint,
         gatewayAllowlist: built.gatewayAllowlist,
         gatewayClients: built.gatewayClients,

@@ -2,6 +2,7 @@
 // hosts, what each host has, every certificate, the drift check and the scanners' verdicts.
 import { PolicyExpectations, PolicyRule } from "../policy";
 import { VerifyReport } from "../verify";
+import type { ReportProof } from "./proof-section";
 
 export interface ReportMember {
     name: string;
@@ -61,6 +62,8 @@ export interface AuditData {
     /** Undefined when the hosts could not be probed from here (not lab hosts). */
     measured?: MeasuredAccess;
     drift: VerifyReport;
+    /** The exhaustive proof of the live hosts (components/proof), or why it could not be made. Default: not computed. */
+    proof?: ReportProof;
     hosts: HostView[];
     certificates: CertificateRow[];
     scanners: ScannerVerdict[];

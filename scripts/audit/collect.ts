@@ -11,6 +11,8 @@ import { AuditData, ReportPolicy, ScannerVerdict, certificatesFromState, hostVie
 import { StateResource, appliedConcerns, stateValue, verifyDeployment } from "../../components/verify";
 import { ipFamily, joinHostPort } from "../../components/validate";
 import { SEED_PROBE_PORTS } from "../../stacks/seed-scenario";
+import { proveDeployment } from "../../components/proof/stack";
+import { ProofPolicy } from "../../components/proof/stack-policy";
 import { LabNode, measureMatrix, startListeners } from "../lab/report";
 import { nmapAnswering, sshAudit, testssl } from "./scanners";
 import { strangerOnUnderlay } from "./stranger";
@@ -136,6 +138,7 @@ export async function collectAuditData(stack: Stack, opts: CollectOptions = {}):
         ...out.auditPolicy,
         measured: lab ? await measure(out) : undefined,
         drift: { ...drift, stack: stack.name },
+        proof: await proveDeployment(resources, (out as unknown as { proofPolicy?: ProofPolicy }).proofPolicy, stack.name).catch((e: Error) => ({ error: e.message })),
         hosts: hostViews(drift, publicKeysOf(resources)),
         certificates: certificatesFromState(resources, revoked),
         scanners: lab && (opts.scan ?? true) ? scan(out) : [],

@@ -13,6 +13,8 @@ import { renderFirewall } from "../../components/render/nftables";
 import { SUPPORTED_RELEASES } from "../../components/render/releases";
 import { SEED_CLIENTS, SEED_NODES, SEED_OPERATOR, SEED_RULES } from "../../stacks/seed-scenario";
 import { inTree, releaseTree } from "../helpers/release-tree";
+import { auditMarkdown } from "../../components/report";
+import { seedAuditData } from "../report/fixture";
 
 const plan: MeshPlan = planMesh({
     cidr: "10.101.0.0/24", cidr6: "fd12:3456:789a:2::/64", nodes: SEED_NODES,
@@ -103,4 +105,15 @@ test("this machine's nft in a scratch namespace (the preview's path) lists what 
     const r = proveMesh(input(listed));
     t.true(proofHolds(r), formatProof(r).join("\n"));
     t.throws(() => listInScratchNamespace({ db: files.db.replace("policy drop;", "policy maybe;") }), { message: /nft refused db's rendered firewall/ });
+});
+
+test("the report's proof section: the headline when equal, each difference by pair, family, protocol and ports otherwise", (t) => {
+    const listed = listInScratchNamespace({ ...Object.fromEntries(SEED_NODES.map((n) => [n.name, files[n.name]])), "db-extra-accept": files["db-extra-accept"] });
+    const data = seedAuditData();
+    const equal = auditMarkdown({ ...data, proof: proveMesh(input(listed)) }, "reach.svg");
+    t.regex(equal, /25 pairs x 131,070 ports and ICMP echo, over IPv4 and IPv6: equal to the policy/);
+    const holed = auditMarkdown({ ...data, proof: proveMesh(input(listed, "db-extra-accept")) }, "reach.svg");
+    t.regex(holed, /9 differences from the policy/);
+    t.regex(holed, /\| app-1 \| db \| IPv4 \| udp \| 53, 60000-60010 \| REACHES, not allowed by the policy \| accepted by rule handle \d+ of chain input from app-1's own address \|/);
+    t.regex(auditMarkdown({ ...data, proof: { error: "stack dev does not export proofPolicy" } }, "reach.svg"), /Not computed: stack dev does not export proofPolicy/);
 });
