@@ -130,6 +130,28 @@ function concatCovers(fields: Field[], element: Json, domain: IntervalSet, setNa
     return covered;
 }
 
+/** A set's elements by the exact address they start with (the rest: prefixes, ranges), so a lookup reads only what can match. */
+const addressIndex = new WeakMap<NftSet, { exact: Map<string, Json[]>; rest: Json[] }>();
+
+function candidates(set: NftSet, first: { family: Family; value: bigint }): Json[] {
+    let index = addressIndex.get(set);
+    if (!index) {
+        index = { exact: new Map(), rest: [] };
+        for (const e of set.elements) {
+            const head = isObject(e) && Array.isArray(e.concat) ? e.concat[0] : e;
+            const a = typeof head === "string" ? parseAddress(head) : null;
+            if (a) {
+                const key = `${a.family}:${a.value}`;
+                index.exact.set(key, [...(index.exact.get(key) ?? []), e]);
+            } else {
+                index.rest.push(e);
+            }
+        }
+        addressIndex.set(set, index);
+    }
+    return [...(index.exact.get(`${first.family}:${first.value}`) ?? []), ...index.rest];
+}
+
 function setElements(table: NftTable, ref: string): NftSet {
     const set = table.sets.get(ref.slice(1));
     if (!set) throw new ProofError(`set ${ref} is not in the listing`);
@@ -156,7 +178,7 @@ function evalMatch(table: NftTable, m: Json, p: PacketClass, domain: IntervalSet
     if (typeof right === "string" && right.startsWith("@")) {
         const set = setElements(table, right);
         if (set.type.length !== fields.length) throw new ProofError(`set ${right} has a ${set.type.length}-part key, matched with ${show(left)}`);
-        values = set.elements;
+        values = fields[0].kind === "address" ? candidates(set, fields[0]) : set.elements;
     } else if (isObject(right) && Array.isArray(right.set)) {
         values = right.set;
     } else {

@@ -6,7 +6,8 @@ export function proofHeadline(r: ProofResult): string {
     const scope = `${r.pairs} pairs x ${PORTS_PER_PAIR.toLocaleString("en-US")} ports and ICMP echo` + (r.families.length > 1 ? ", over IPv4 and IPv6" : "");
     if (proofHolds(r)) return `${scope}: equal to the policy`;
     return `${scope}: ${r.differences.length} difference${r.differences.length === 1 ? "" : "s"} from the policy` +
-        (r.findings.length ? `, ${r.findings.length} WireGuard finding${r.findings.length === 1 ? "" : "s"}` : "");
+        (r.findings.length ? `, ${r.findings.length} WireGuard finding${r.findings.length === 1 ? "" : "s"}` : "") +
+        (r.unread?.length ? `, ${r.unread.length} host${r.unread.length === 1 ? "" : "s"} not read` : "");
 }
 
 export function formatDifference(d: Difference): string {
@@ -22,6 +23,7 @@ export function formatProof(r: ProofResult): string[] {
         proofHeadline(r),
         ...r.differences.map((d) => `  ${formatDifference(d)}`),
         ...r.findings.map((f) => `  finding: ${f}`),
+        ...(r.unread ?? []).map((u) => `  not read: ${u}`),
         ...r.notes.map((n) => `  note: ${n}`),
     ];
 }

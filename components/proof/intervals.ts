@@ -71,19 +71,26 @@ export function size(set: IntervalSet): bigint {
     return set.reduce((n, [a, b]) => n + (b - a + 1n), 0n);
 }
 
-/**
- * Splits `within` at every boundary of `sets`: inside each piece, membership in each of the sets
- * is the same for every value, so one value of the piece stands for all of it.
- */
-export function pieces(within: IntervalSet, sets: IntervalSet[]): IntervalSet {
+/** The points where membership in one of `sets` can change, sorted: what `pieces` splits at. */
+export function cutsOf(sets: IntervalSet[]): bigint[] {
     const cuts = new Set<bigint>();
     for (const s of sets) for (const [a, b] of s) { cuts.add(a); cuts.add(b + 1n); }
-    const sortedCuts = [...cuts].sort((x, y) => (x < y ? -1 : x > y ? 1 : 0));
+    return [...cuts].sort((x, y) => (x < y ? -1 : x > y ? 1 : 0));
+}
+
+/**
+ * Splits `within` at every cut (from cutsOf): inside each piece, membership in each of the sets
+ * is the same for every value, so one value of the piece stands for all of it.
+ */
+export function pieces(within: IntervalSet, sortedCuts: bigint[]): IntervalSet {
     const out: Interval[] = [];
     for (const [a0, b] of within) {
         let a = a0;
-        for (const c of sortedCuts) {
-            if (c <= a) continue;
+        // The first cut above a, by bisection: a host address takes no walk over every cut.
+        let lo = 0, hi = sortedCuts.length;
+        while (lo < hi) { const mid = (lo + hi) >> 1; if (sortedCuts[mid] <= a) lo = mid + 1; else hi = mid; }
+        for (let i = lo; i < sortedCuts.length; i++) {
+            const c = sortedCuts[i];
             if (c > b) break;
             out.push([a, c - 1n]);
             a = c;

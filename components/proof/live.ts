@@ -4,7 +4,7 @@
 import { SshTarget, runOverSsh } from "../remote/ssh";
 import { connectionFailure } from "../remote/ssh-failure";
 import { AppliedConcern } from "../verify/applied";
-import { Listener, ProofResult, proveMesh } from "./prove";
+import { Listener, ProofInput, ProofResult, proveMesh } from "./prove";
 import { readNftTable } from "./ruleset";
 import { ProofPolicy, compiledFrom } from "./stack-policy";
 import { PeerEntry, peersOfWgShow } from "./wireguard";
@@ -64,8 +64,8 @@ async function readHost(target: SshTarget, iface: string): Promise<LiveReading> 
     return { nft: s.nft, wg: s.wg, ss: s.ss };
 }
 
-/** Proves the live hosts the stack configured; a host that cannot be read is named in the notes and left out. */
-export async function proveLive(policy: ProofPolicy, concerns: AppliedConcern[], publicKeys: Record<string, string>): Promise<ProofResult> {
+/** What the proof reads of the live hosts the stack configured; `unread`: the hosts that could not be read, and why. */
+export async function readLive(policy: ProofPolicy, concerns: AppliedConcern[], publicKeys: Record<string, string>): Promise<{ input: ProofInput; unread: string[] }> {
     const members = Object.fromEntries(Object.entries(publicKeys).map(([name, key]) => [key, name]));
     const byNode = new Map<string, SshTarget>();
     for (const c of concerns) if (c.concern === "firewall") byNode.set(c.node, c.request.connection);
@@ -86,6 +86,12 @@ export async function proveLive(policy: ProofPolicy, concerns: AppliedConcern[],
         wireguard[r.node] = peersOfWgShow(r.reading.wg, members);
         listening[r.node] = parseListeners(r.reading.ss);
     }
-    const result = proveMesh({ policy: compiledFrom(policy), addresses: policy.addresses, wgInterface: policy.wgInterface, firewalls, wireguard, meshPing: policy.meshPing, listening });
-    return { ...result, notes: [...(unread.length ? [`not read: ${unread.join("; ")}`] : []), ...result.notes] };
+    return { input: { policy: compiledFrom(policy), addresses: policy.addresses, wgInterface: policy.wgInterface, firewalls, wireguard, meshPing: policy.meshPing, listening }, unread };
+}
+
+/** Proves the live hosts the stack configured; a host that cannot be read is named in the notes and left out. */
+export async function proveLive(policy: ProofPolicy, concerns: AppliedConcern[], publicKeys: Record<string, string>): Promise<ProofResult> {
+    const { input, unread } = await readLive(policy, concerns, publicKeys);
+    const result = proveMesh(input);
+    return { ...result, ...(unread.length ? { unread } : {}) };
 }

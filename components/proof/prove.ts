@@ -5,7 +5,7 @@
 import { CompiledPolicy } from "../policy";
 import { Family, formatBlock, parseAddress } from "./address";
 import { Acceptance, L4, PacketClass, acceptedPorts, addressBoundaries } from "./evaluate";
-import { EMPTY, IntervalSet, contains, formatPorts, interval, intersect, pieces, subtract, union } from "./intervals";
+import { EMPTY, IntervalSet, contains, cutsOf, formatPorts, interval, intersect, pieces, subtract, union } from "./intervals";
 import { NftTable } from "./ruleset";
 import { PeerEntry, allowedRange, routeTo } from "./wireguard";
 
@@ -59,9 +59,11 @@ export interface ProofResult {
     findings: string[];
     /** What the proof could not read, said plainly. */
     notes: string[];
+    /** Live hosts that could not be read (and why): the proof does not hold while any is. */
+    unread?: string[];
 }
 
-interface Reach {
+export interface Reach {
     tcp: IntervalSet;
     udp: IntervalSet;
     icmp: IntervalSet; // [0,0] or empty
@@ -99,8 +101,21 @@ interface Traced {
     blocked?: string;
 }
 
+const entryIndex = new WeakMap<PeerEntry[], Map<string, PeerEntry>>();
+
+function entryFor(entries: PeerEntry[] | undefined, peer: string): PeerEntry | undefined {
+    if (!entries) return undefined;
+    let index = entryIndex.get(entries);
+    if (!index) {
+        index = new Map();
+        for (const e of entries) if (!index.has(e.peer)) index.set(e.peer, e);
+        entryIndex.set(entries, index);
+    }
+    return index.get(peer);
+}
+
 /** What reaches `to` from `from` over one family, through both ends' WireGuard and `to`'s ruleset. */
-function traceReach(input: ProofInput, from: string, to: string, family: Family, boundaries: Map<string, IntervalSet[]>): Traced {
+function traceReach(input: ProofInput, from: string, to: string, family: Family, cuts: Map<string, bigint[]>): Traced {
     const table = input.firewalls[to];
     const daddr = addressOf(input, to, family);
     const saddr = addressOf(input, from, family);
@@ -110,16 +125,17 @@ function traceReach(input: ProofInput, from: string, to: string, family: Family,
         const via = routeTo(senderEntries, family, daddr);
         if (via !== to) return { reach: NONE, sources: [], blocked: via === undefined ? `${from} has no WireGuard route to ${to}'s address` : `${from} routes ${to}'s address to ${via}` };
     }
-    const entry = (input.wireguard[to] ?? []).find((e) => e.peer === from);
+    const entry = entryFor(input.wireguard[to], from);
     if (!entry) return { reach: NONE, sources: [], blocked: `${to} has no WireGuard peer entry for ${from}` };
     const allowed = allowedRange(entry, family);
     if (allowed.length === 0) return { reach: NONE, sources: [], blocked: `${to}'s peer entry for ${from} holds no address of this family` };
     const key = `${to}/${family}`;
-    if (!boundaries.has(key)) boundaries.set(key, addressBoundaries(table, family));
+    if (!cuts.has(key)) cuts.set(key, cutsOf(addressBoundaries(table, family)));
     const reach: Reach = { tcp: EMPTY, udp: EMPTY, icmp: EMPTY };
     const sources: Traced["sources"] = [];
     // WireGuard lets in any source the entry's AllowedIPs hold: each piece the ruleset cannot tell apart is evaluated once.
-    for (const piece of pieces(allowed, [...boundaries.get(key)!, interval(saddr, saddr)])) {
+    // The sender's own address is a piece of its own: what it reaches as itself is told apart from what it reaches as another.
+    for (const piece of pieces(pieces(allowed, cuts.get(key)!), [saddr, saddr + 1n])) {
         const own = contains([piece], saddr);
         const representative = own ? saddr : piece[0];
         for (const l4 of PROTOS) {
@@ -130,6 +146,12 @@ function traceReach(input: ProofInput, from: string, to: string, family: Family,
         }
     }
     return { reach, sources };
+}
+
+/** What reaches `to` from `from` over one family (TCP and UDP ports; ICMP echo as [0,0] or nothing). */
+export function reachBetween(input: ProofInput, from: string, to: string, family: Family): Reach {
+    if (!input.firewalls[to]) throw new Error(`no firewall of ${to} in the proof's input`);
+    return traceReach(input, from, to, family, new Map()).reach;
 }
 
 function causeOfExtra(table: NftTable, t: Traced, from: string, to: string, proto: L4, ports: IntervalSet): string {
@@ -174,7 +196,7 @@ export function proveMesh(input: ProofInput): ProofResult {
         }
     }
     const differences: Difference[] = [];
-    const boundaries = new Map<string, IntervalSet[]>();
+    const boundaries = new Map<string, bigint[]>();
     let pairs = 0;
     for (const to of nodes.filter((n) => input.firewalls[n])) {
         for (const from of sources) {
@@ -204,7 +226,7 @@ export function proveMesh(input: ProofInput): ProofResult {
 
 /** True when the proof found what reaches equal to the policy everywhere it looked. */
 export function proofHolds(r: ProofResult): boolean {
-    return r.differences.length === 0 && r.findings.length === 0;
+    return r.differences.length === 0 && r.findings.length === 0 && (r.unread ?? []).length === 0;
 }
 
 

@@ -1,8 +1,8 @@
 // WireGuard's cryptokey routing, as the proof needs it: each member's peer entries (which member a
 // key is, the AllowedIPs of the entry), read from a rendered wg-quick file or from `wg show
 // IFACE allowed-ips` on a live host. Pure.
-import { Family, parseBlock } from "./address";
-import { IntervalSet, contains, union } from "./intervals";
+import { AddressBlock, Family, parseBlock } from "./address";
+import { IntervalSet, union } from "./intervals";
 import { ProofError } from "./ruleset";
 
 export interface PeerEntry {
@@ -47,25 +47,55 @@ export function peersOfWgShow(text: string, members: Record<string, string>): Pe
     });
 }
 
+const parsedEntries = new WeakMap<PeerEntry, AddressBlock[]>();
+
+function blocksOf(entry: PeerEntry): AddressBlock[] {
+    let blocks = parsedEntries.get(entry);
+    if (!blocks) {
+        blocks = entry.allowedIps.map((cidr) => {
+            const b = parseBlock(cidr);
+            if (!b) throw new ProofError(`AllowedIPs entry ${JSON.stringify(cidr)} of peer ${entry.peer} is not an address or prefix`);
+            return b;
+        });
+        parsedEntries.set(entry, blocks);
+    }
+    return blocks;
+}
+
 /** The addresses of one family an entry's AllowedIPs hold. */
 export function allowedRange(entry: PeerEntry, family: Family): IntervalSet {
-    return union(...entry.allowedIps.map((cidr) => {
-        const b = parseBlock(cidr);
-        if (!b) throw new ProofError(`AllowedIPs entry ${JSON.stringify(cidr)} of peer ${entry.peer} is not an address or prefix`);
-        return b.family === family ? b.range : [];
-    }));
+    return union(...blocksOf(entry).map((b) => (b.family === family ? b.range : [])));
 }
+
+interface RouteTable {
+    /** Host routes (/32, /128): the longest prefix there is, so a hit decides. */
+    hosts: Map<string, string>;
+    others: { family: Family; first: bigint; last: bigint; peer: string }[];
+}
+
+const routeTables = new WeakMap<PeerEntry[], RouteTable>();
 
 /** The peer a sender hands a packet for `destination` to: the entry with the longest matching prefix. */
 export function routeTo(entries: PeerEntry[], family: Family, destination: bigint): string | undefined {
-    let best: { peer: string; span: bigint } | undefined;
-    for (const e of entries) {
-        for (const cidr of e.allowedIps) {
-            const b = parseBlock(cidr);
-            if (!b || b.family !== family || !contains(b.range, destination)) continue;
-            const span = b.range[0][1] - b.range[0][0];
-            if (!best || span < best.span) best = { peer: e.peer, span };
+    let table = routeTables.get(entries);
+    if (!table) {
+        table = { hosts: new Map(), others: [] };
+        for (const e of entries) {
+            for (const b of blocksOf(e)) {
+                const [first, last] = b.range[0];
+                if (first === last) table.hosts.set(`${b.family}:${first}`, e.peer);
+                else table.others.push({ family: b.family, first, last, peer: e.peer });
+            }
         }
+        routeTables.set(entries, table);
+    }
+    const host = table.hosts.get(`${family}:${destination}`);
+    if (host !== undefined) return host;
+    let best: { peer: string; span: bigint } | undefined;
+    for (const r of table.others) {
+        if (r.family !== family || destination < r.first || destination > r.last) continue;
+        const span = r.last - r.first;
+        if (!best || span < best.span) best = { peer: r.peer, span };
     }
     return best?.peer;
 }

@@ -16,7 +16,7 @@ export function proofSection(proof: ReportProof | undefined): Section {
     if ("error" in proof) return { ...base, text: [how, `Not computed: ${proof.error}`] };
     return {
         ...base,
-        text: [how, proofHeadline(proof), ...proof.findings.map((f) => `WireGuard: ${f}.`), ...proof.notes.map((n) => `Note: ${n}.`)],
+        text: [how, proofHeadline(proof), ...proof.findings.map((f) => `WireGuard: ${f}.`), ...(proof.unread ?? []).map((u) => `Not read: ${u}.`), ...proof.notes.map((n) => `Note: ${n}.`)],
         tables: proof.differences.length ? [{
             head: ["From", "To", "Family", "Protocol", "Ports", "What happens", "Why", "Listening"],
             rows: proof.differences.map((d) => [d.from, d.to, `IPv${d.family}`, d.proto, d.ports,
