@@ -12,7 +12,20 @@ export interface Address {
 
 const BITS = { 4: 32, 6: 128 } as const;
 
+const parsed = new Map<string, Address | null>();
+
+/** An address's family and value (memoized: a ruleset names the same addresses over and over). */
 export function parseAddress(text: string): Address | null {
+    let a = parsed.get(text);
+    if (a === undefined) {
+        a = parseUncached(text);
+        if (parsed.size > 1_000_000) parsed.clear();
+        parsed.set(text, a);
+    }
+    return a;
+}
+
+function parseUncached(text: string): Address | null {
     const v4 = parseIPv4(text);
     if (v4 !== null) return { family: 4, value: BigInt(v4) };
     const v6 = parseIPv6(text);

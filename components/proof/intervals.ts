@@ -28,7 +28,10 @@ export function normalize(set: Interval[]): IntervalSet {
 }
 
 export function union(...sets: IntervalSet[]): IntervalSet {
-    return normalize(sets.flat().map(([a, b]) => [a, b] as Interval));
+    const some = sets.filter((x) => x.length > 0);
+    if (some.length === 0) return EMPTY;
+    if (some.length === 1) return some[0]; // sets are never changed in place: sharing is safe
+    return normalize(some.flat().map(([a, b]) => [a, b] as Interval));
 }
 
 export function intersect(x: IntervalSet, y: IntervalSet): IntervalSet {

@@ -2,7 +2,7 @@
 // a node with a firewall), every TCP and UDP port 1-65535 and ICMP echo, what reaches through the
 // destination's nftables input chains and both ends' WireGuard cryptokey routing, compared exactly
 // with what the compiled policy allows. Pure: the rulesets and peer entries come in as read.
-import { CompiledPolicy } from "../policy";
+import { Allow, CompiledPolicy } from "../policy";
 import { Family, formatBlock, parseAddress } from "./address";
 import { Acceptance, L4, PacketClass, acceptedPorts, addressBoundaries } from "./evaluate";
 import { EMPTY, IntervalSet, contains, cutsOf, formatPorts, interval, intersect, pieces, subtract, union } from "./intervals";
@@ -82,11 +82,33 @@ function addressOf(input: ProofInput, member: string, family: Family): bigint | 
 /** What the policy allows from one member to one node: its ports, and ICMP echo between peers. */
 export function policyReach(policy: CompiledPolicy, from: string, to: string, meshPing: boolean): Reach {
     const r: Reach = { tcp: EMPTY, udp: EMPTY, icmp: EMPTY };
-    for (const a of policy.allowsTo[to] ?? []) {
-        if (a.from === from) r[a.port.proto] = union(r[a.port.proto], interval(a.port.first, a.port.last));
-    }
-    if (meshPing && (policy.peers[from] ?? []).includes(to)) r.icmp = interval(0, 0);
+    for (const a of allowsBetween(policy, to).get(from) ?? []) r[a.port.proto] = union(r[a.port.proto], interval(a.port.first, a.port.last));
+    if (meshPing && peerSet(policy, from).has(to)) r.icmp = interval(0, 0);
     return r;
+}
+
+// Indexes of a compiled policy (which is never changed once compiled), so that a pair costs no walk over every allow.
+const byTarget = new WeakMap<CompiledPolicy, Map<string, Map<string, Allow[]>>>();
+const peerSets = new WeakMap<CompiledPolicy, Map<string, Set<string>>>();
+
+function allowsBetween(policy: CompiledPolicy, to: string): Map<string, Allow[]> {
+    let targets = byTarget.get(policy);
+    if (!targets) { targets = new Map(); byTarget.set(policy, targets); }
+    let bySource = targets.get(to);
+    if (!bySource) {
+        bySource = new Map();
+        for (const a of policy.allowsTo[to] ?? []) bySource.set(a.from, [...(bySource.get(a.from) ?? []), a]);
+        targets.set(to, bySource);
+    }
+    return bySource;
+}
+
+function peerSet(policy: CompiledPolicy, member: string): Set<string> {
+    let sets = peerSets.get(policy);
+    if (!sets) { sets = new Map(); peerSets.set(policy, sets); }
+    let set = sets.get(member);
+    if (!set) { set = new Set(policy.peers[member] ?? []); sets.set(member, set); }
+    return set;
 }
 
 function describeRule(table: NftTable, a: Acceptance): string {

@@ -9,6 +9,7 @@ import { ProofError, formatProof, proofHolds, proveMesh, readNftTable } from "..
 import { Difference, ProofInput } from "../../components/proof/prove";
 import { planAddresses, renderedPeerEntries } from "../../components/proof/rendered";
 import { listInScratchNamespace } from "../../components/proof/scratch";
+import { ProofFailed, proveBeforeApply } from "../../components/proof/gate";
 import { renderFirewall } from "../../components/render/nftables";
 import { SUPPORTED_RELEASES } from "../../components/render/releases";
 import { SEED_CLIENTS, SEED_NODES, SEED_OPERATOR, SEED_RULES } from "../../stacks/seed-scenario";
@@ -116,4 +117,13 @@ test("the report's proof section: the headline when equal, each difference by pa
     t.regex(holed, /9 differences from the policy/);
     t.regex(holed, /\| app-1 \| db \| IPv4 \| udp \| 53, 60000-60010 \| REACHES, not allowed by the policy \| accepted by rule handle \d+ of chain input from app-1's own address \|/);
     t.regex(auditMarkdown({ ...data, proof: { error: "stack dev does not export proofPolicy" } }, "reach.svg"), /Not computed: stack dev does not export proofPolicy/);
+});
+
+test("the preview's gate: equal files pass with the headline; a hole fails before anything is applied, naming it", (t) => {
+    const nodes = SEED_NODES.map((n) => ({ member: n.name, firewallFile: files[n.name], meshPing: true }));
+    t.regex(proveBeforeApply(plan, nodes), /25 pairs x 131,070 ports and ICMP echo, over IPv4 and IPv6: equal to the policy/);
+    const holed = nodes.map((n) => (n.member === "db" ? { ...n, firewallFile: files["db-extra-accept"] } : n));
+    const e = t.throws(() => proveBeforeApply(plan, holed), { instanceOf: ProofFailed });
+    t.regex(e!.message, /nothing was applied/);
+    t.regex(e!.message, /app-2 -> db udp\/60000-60010 \(IPv4\): REACHES, the policy does not allow it/);
 });
