@@ -187,11 +187,13 @@ function causeOfExtra(table: NftTable, t: Traced, from: string, to: string, prot
     return [...new Set(parts)].join("; ");
 }
 
-function listenersIn(listening: Listener[] | undefined, proto: L4, ports: IntervalSet, meshAddress: string | undefined): number[] | undefined {
+/** The ports of a range that a socket listens on for mesh traffic: bound to any address or the mesh one, and to no other interface. */
+function listenersIn(listening: Listener[] | undefined, proto: L4, ports: IntervalSet, meshAddress: string | undefined, wgInterface: string): number[] | undefined {
     if (!listening || proto === "icmp") return undefined;
     const bare = (a: string) => a.replace(/%.*$/, "").replace(/^\[|\]$/g, "");
+    const device = (a: string) => /%([^\]]+)/.exec(a)?.[1];
     const hit = listening.filter((l) => l.proto === proto && contains(ports, BigInt(l.port)) &&
-        ["*", "0.0.0.0", "::", meshAddress].includes(bare(l.address)) && !/%(?!wg)/.test(l.address));
+        ["*", "0.0.0.0", "::", meshAddress].includes(bare(l.address)) && [undefined, wgInterface].includes(device(l.address)));
     return [...new Set(hit.map((l) => l.port))].sort((a, b) => a - b);
 }
 
@@ -233,7 +235,7 @@ export function proveMesh(input: ProofInput): ProofResult {
                     const text = (s: IntervalSet) => (proto === "icmp" ? "echo" : formatPorts(s));
                     const meshAddress = family === 4 ? input.addresses[to]?.v4 : input.addresses[to]?.v6;
                     if (extra.length) {
-                        const listening = listenersIn(input.listening?.[to], proto, extra, meshAddress);
+                        const listening = listenersIn(input.listening?.[to], proto, extra, meshAddress, input.wgInterface);
                         differences.push({ from, to, family, proto, ports: text(extra), reaches: true, cause: causeOfExtra(input.firewalls[to], t, from, to, proto, extra), ...(listening ? { listening } : {}) });
                     }
                     if (missing.length) {
