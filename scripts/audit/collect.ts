@@ -20,6 +20,8 @@ import { nmapVerdict, sshAuditVerdict, testsslVerdict } from "./verdicts";
 
 interface StackOutputs {
     auditPolicy: ReportPolicy;
+    /** Absent in stacks deployed before the proof: the report says so. */
+    proofPolicy?: ProofPolicy;
     /** release: absent in stacks deployed before releases were named (they are debian-12). */
     hosts: Record<string, { underlay: string; underlay6?: string; mesh: string; release?: string }>;
     labNamespaces: string[];
@@ -138,7 +140,7 @@ export async function collectAuditData(stack: Stack, opts: CollectOptions = {}):
         ...out.auditPolicy,
         measured: lab ? await measure(out) : undefined,
         drift: { ...drift, stack: stack.name },
-        proof: await proveDeployment(resources, (out as unknown as { proofPolicy?: ProofPolicy }).proofPolicy, stack.name).catch((e: Error) => ({ error: e.message })),
+        proof: await proveDeployment(resources, out.proofPolicy, stack.name).catch((e: Error) => ({ error: e.message })),
         hosts: hostViews(drift, publicKeysOf(resources)),
         certificates: certificatesFromState(resources, revoked),
         scanners: lab && (opts.scan ?? true) ? scan(out) : [],
