@@ -163,7 +163,7 @@ function evalMatch(table: NftTable, m: Json, p: PacketClass, domain: IntervalSet
     if (!isObject(m) || typeof m.op !== "string" || !("left" in m) || !("right" in m)) throw new ProofError(`match ${show(m)} is not one this proof evaluates`);
     const { op, left, right } = m;
     const concat = isObject(left) && Array.isArray(left.concat);
-    // Lazily: a component after a false one is never read (nft reads them all, but a missing header makes the whole key miss).
+    // Every component is read; one the proof cannot model fails only if a value is compared with it (concatCovers stops at the first miss).
     const fields: Field[] = concat ? (left.concat as Json[]).map((l) => readField(l, p)) : [readField(left, p)];
     if (fields.some((f) => f.kind === "absent")) return EMPTY;
     // Flags (ct state): "in" with a list or a single flag, "==" with one.

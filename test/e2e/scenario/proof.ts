@@ -29,7 +29,7 @@ export interface ProofLab {
 
 /** The ports a full TCP connect scan from `ns` finds not filtered (open or closed: the firewall let the SYN in). */
 function tcpScan(ns: string, target: string): string {
-    const r = spawnSync("ip", ["netns", "exec", ns, "nmap", "-Pn", "-n", "-sT", "-T4", "--max-retries", "1", "--min-rate", "3000", "-p", "1-65535", "-oG", "-", target], { encoding: "utf8", timeout: 600_000 });
+    const r = spawnSync("ip", ["netns", "exec", ns, "nmap", "-Pn", "-n", "-sT", "-T4", "--max-retries", "1", "--min-rate", "5000", "--max-rtt-timeout", "300ms", "-p", "1-65535", "-oG", "-", target], { encoding: "utf8", timeout: 600_000 });
     if (r.status !== 0) throw new Error(`nmap failed: ${r.stdout}${r.stderr}`);
     const line = r.stdout.split("\n").find((l) => l.includes("Ports:"));
     const ports = line ? [...line.matchAll(/(\d+)\/(open|closed|unfiltered)\//g)].map((m) => BigInt(m[1])) : [];
