@@ -110,6 +110,10 @@ export class ZeroTrustNode extends pulumi.ComponentResource {
     readonly release: ReleaseProfile;
     /** The mesh's compiled policy: what a gateway on this node reads its allowlist from. */
     readonly policy: CompiledPolicy;
+    /** The firewall file the host gets (what its `nft -f` loads): what the proof reads at preview. */
+    readonly firewallFile: string;
+    /** It answers pings from mesh peers. */
+    readonly meshPing: boolean;
     /** The host the deployer connects to now: the underlay address, or the mesh address once SSH is mesh-only. */
     readonly managementHost: pulumi.Output<string>;
     /** The last resource of this host's chain: depend on it to run after the node is configured. */
@@ -168,16 +172,18 @@ export class ZeroTrustNode extends pulumi.ComponentResource {
         const plan = mesh.plan;
 
         const addresses6 = plan.cidr6 ? new Map(Object.entries(mesh.addresses6)) : undefined;
+        this.meshPing = args.meshPing ?? true;
         const firewall = renderFirewall(firewallSpecFor(plan.policy, member, new Map(Object.entries(mesh.addresses)), {
             wgInterface: plan.interfaceName,
             wgPort: planned.listenPort ?? 51820,
             sshPort: SSH_PORT,
             sshBootstrapSources: meshOnly ? [] : bootstrap,
-            meshPing: args.meshPing ?? true,
+            meshPing: this.meshPing,
             forwardPolicy,
             logDrops: args.logDrops ?? true,
             publicTcpPorts,
         }, addresses6));
+        this.firewallFile = firewall;
         const sshd = renderSshdConfig({ allowUsers: [user], permitRootLogin: user === "root" ? "prohibit-password" : "no", release });
 
         // Checked once known (it reaches ssh's command line and known_hosts file); an IPv6 address comes back canonical.

@@ -1,10 +1,13 @@
 // `npm run verify`: the drift check of one stack of this project (default: dev), read only, printed
 // per host and concern; `-- --repair` re-applies exactly the drifted concerns through the apply
-// protocol; `-- --json FILE` also writes the result. Exit status: 0 in sync, 1 drift (left after a
-// repair), 2 a host could not be checked.
+// protocol; `-- --json FILE` also writes the result; then the proof of what the live hosts let
+// through. Exit status: 0 in sync and equal to the policy, 1 drift (left after a repair) or a
+// difference from the policy, 2 a host could not be checked.
 import { writeFileSync } from "fs";
 import { cliReason } from "./cli-error";
 import { exitCodeOf, formatVerifyReport, verifyStack } from "../components/verify";
+import { formatProof, proofHolds } from "../components/proof";
+import { proveStack } from "../components/proof/stack";
 
 interface Args {
     stack: string;
@@ -26,10 +29,15 @@ function parseArgs(argv: string[]): Args {
 
 async function main(): Promise<number> {
     const args = parseArgs(process.argv.slice(2));
-    const report = await verifyStack({ stackName: args.stack, workDir: process.cwd() }, { repair: args.repair });
+    const where = { stackName: args.stack, workDir: process.cwd() };
+    const report = await verifyStack(where, { repair: args.repair });
     process.stdout.write(formatVerifyReport(report));
-    if (args.json) writeFileSync(args.json, JSON.stringify(report, null, 2) + "\n", { mode: 0o600 });
-    return exitCodeOf(report);
+    // The proof of what the live hosts let through, after any repair: every port of every pair.
+    const proof = await proveStack(where);
+    process.stdout.write(`zerotrust proof of the live hosts (nft -j, wg, ss over the pinned SSH path): ${formatProof(proof).join("\n")}\n`);
+    if (args.json) writeFileSync(args.json, JSON.stringify({ ...report, proof }, null, 2) + "\n", { mode: 0o600 });
+    const drift = exitCodeOf(report);
+    return drift === 0 && !proofHolds(proof) ? 1 : drift;
 }
 
 main().then((code) => process.exit(code), (e: Error) => {

@@ -4,6 +4,7 @@
 // deployment run before any resource is registered.
 import * as pulumi from "@pulumi/pulumi";
 import { previousStackOutput } from "../components/previous-output";
+import { proveBeforeApply } from "../components/proof/gate";
 import { StackSettings, preflight, zeroTrustStack } from "./program";
 import { ExistingHostSettings } from "./placements/existing";
 import { KvmPlacementSettings } from "./placements/kvm";
@@ -43,6 +44,8 @@ export = async () => {
     const previousAddresses = await previousStackOutput<Record<string, string>>("meshAddresses");
     const previousAddresses6 = settings.meshCidr6 ? await previousStackOutput<Record<string, string>>("meshAddresses6") : undefined;
     const built = zeroTrustStack(pulumi.getStack(), { ...settings, previousAddresses, previousAddresses6 });
+    // In the same synchronous step as the build: a difference fails the preview before anything is applied.
+    proveBeforeApply(built.mesh.plan, built.nodes);
     return {
         hosts: built.hosts,
         meshAddresses: built.meshAddresses,
@@ -53,6 +56,7 @@ export = async () => {
         labInterfaces: built.labInterfaces,
         policyMatrix: built.policyMatrix,
         auditPolicy: built.auditPolicy,
+        proofPolicy: built.proofPolicy,
         gatewayEndpoint: built.gatewayEndpoint,
         gatewayAllowlist: built.gatewayAllowlist,
         gatewayClients: built.gatewayClients,

@@ -8,6 +8,7 @@ import { MeshNetwork } from "../components/mesh-network";
 import { MtlsGateway } from "../components/mtls-gateway";
 import { allowMatrix, gatewayAllowlist } from "../components/policy";
 import { reportPolicy } from "../components/report/policy-view";
+import { proofPolicy } from "../components/proof/stack-policy";
 import { ZeroTrustNode } from "../components/zero-trust-node";
 import { ExistingHostSettings, placeOnExisting } from "./placements/existing";
 import { KvmPlacementSettings, placeOnKvm } from "./placements/kvm";
@@ -258,6 +259,8 @@ export function zeroTrustStack(stack: string, s: StackSettings) {
         mesh,
         ca,
         gateway,
+        /** The configured nodes (a retired one has none): what the proof reads at preview. */
+        nodes: configured.filter((n): n is ZeroTrustNode => n !== undefined),
         hosts: Object.fromEntries(nodes.map((n, i) => [n.name, {
             underlay: placed[n.name].underlay,
             ...(placed[n.name].underlay6 ? { underlay6: placed[n.name].underlay6 } : {}),
@@ -279,6 +282,8 @@ export function zeroTrustStack(stack: string, s: StackSettings) {
         policyMatrix: allowMatrix(mesh.plan.policy),
         /** The policy as written and compiled, for the audit report. */
         auditPolicy: reportPolicy(mesh.plan, SEED_RULES, SEED_EXPECT),
+        /** The policy, addresses and ping setting the live proof compares the hosts with (npm run verify, npm run report). */
+        proofPolicy: proofPolicy(mesh.plan, SEED_RULES, configured.filter((n): n is ZeroTrustNode => n !== undefined)),
         /** Where the gateway answers, for the scanners of the audit report. */
         gatewayEndpoint: { serverName: gatewayServerName, address: gatewayUnderlay, ...(gatewayUnderlay6 ? { address6: gatewayUnderlay6 } : {}), port: SEED_GATEWAY.port },
         gatewayAllowlist: gatewayAllowlist(mesh.plan.policy, SEED_GATEWAY.node, SEED_GATEWAY.port),

@@ -3,6 +3,7 @@
 import { PolicyExpectations, PolicyRule } from "../policy";
 import { VerifyReport } from "../verify";
 import { RefusalReport } from "./refusals";
+import type { ReportProof } from "./proof-section";
 
 export interface ReportMember {
     name: string;
@@ -62,6 +63,8 @@ export interface AuditData {
     /** Undefined when the hosts could not be probed from here (not lab hosts). */
     measured?: MeasuredAccess;
     drift: VerifyReport;
+    /** The exhaustive proof of the live hosts (components/proof), or why it could not be made. Default: not computed. */
+    proof?: ReportProof;
     hosts: HostView[];
     certificates: CertificateRow[];
     scanners: ScannerVerdict[];

@@ -3,6 +3,8 @@
 import { measuredRows } from "./derive";
 import { AuditData } from "./model";
 import { refusalsSection } from "./refusals-section";
+import { proofSection } from "./proof-section";
+import { proofHeadline } from "../proof/format";
 
 export interface Table {
     head: string[];
@@ -40,6 +42,7 @@ function summary(d: AuditData): Section {
                 ["Measured access matches the policy", measured
                     ? (mismatches.length === 0 ? `yes: ${measured.probes} probes over the mesh` : `NO: ${mismatches.length} mismatches`)
                     : "not measured (the hosts are not lab hosts on this machine)"],
+                ["Exhaustive proof (every port of every pair)", !d.proof ? "not computed" : "error" in d.proof ? `not computed: ${d.proof.error}` : proofHeadline(d.proof)],
                 ["Underlay probes answered", d.measured ? (d.measured.underlayAnswered.length === 0 ? "none" : d.measured.underlayAnswered.join(", ")) : "not measured"],
                 ["Scanners", d.scanners.length === 0 ? "not run" : `${d.scanners.filter((s) => s.passed).length} of ${d.scanners.length} passed`],
                 ["Certificates", `${d.certificates.length}, ${d.certificates.filter((c) => c.revoked).length} revoked`],
@@ -125,5 +128,5 @@ function scanners(d: AuditData): Section {
 }
 
 export function auditSections(d: AuditData): Section[] {
-    return [summary(d), ...policy(d), measured(d), refusalsSection(d.refusals), hosts(d), certificates(d), drift(d), scanners(d)];
+    return [summary(d), ...policy(d), measured(d), proofSection(d.proof), refusalsSection(d.refusals), hosts(d), certificates(d), drift(d), scanners(d)];
 }

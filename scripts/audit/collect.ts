@@ -11,6 +11,8 @@ import { AuditData, ReportPolicy, ScannerVerdict, certificatesFromState, hostVie
 import { StateResource, appliedConcerns, stateValue, verifyDeployment } from "../../components/verify";
 import { ipFamily, joinHostPort } from "../../components/validate";
 import { SEED_PROBE_PORTS } from "../../stacks/seed-scenario";
+import { proveDeployment } from "../../components/proof/stack";
+import { ProofPolicy } from "../../components/proof/stack-policy";
 import { LabNode, measureMatrix, startListeners } from "../lab/report";
 import { collectRefusals } from "./refusals";
 import { nmapAnswering, sshAudit, testssl } from "./scanners";
@@ -19,6 +21,8 @@ import { nmapVerdict, sshAuditVerdict, testsslVerdict } from "./verdicts";
 
 interface StackOutputs {
     auditPolicy: ReportPolicy;
+    /** Absent in stacks deployed before the proof: the report says so. */
+    proofPolicy?: ProofPolicy;
     /** release: absent in stacks deployed before releases were named (they are debian-12). */
     hosts: Record<string, { underlay: string; underlay6?: string; mesh: string; release?: string }>;
     labNamespaces: string[];
@@ -137,6 +141,7 @@ export async function collectAuditData(stack: Stack, opts: CollectOptions = {}):
         ...out.auditPolicy,
         measured: lab ? await measure(out) : undefined,
         drift: { ...drift, stack: stack.name },
+        proof: await proveDeployment(resources, out.proofPolicy, stack.name).catch((e: Error) => ({ error: e.message })),
         hosts: hostViews(drift, publicKeysOf(resources)),
         certificates: certificatesFromState(resources, revoked),
         scanners: lab && (opts.scan ?? true) ? scan(out) : [],

@@ -22,6 +22,8 @@ import { removeLabLeftovers } from "../helpers/lab";
 import { stillRunning } from "../helpers/processes";
 import { SSH_AUDIT_ACCEPTED_WARNINGS, TestsslFinding, nmapAnswering, sshAudit, testssl } from "../../scripts/audit/scanners";
 import { strangerOnUnderlay } from "../../scripts/audit/stranger";
+import { proveBeforeApply } from "../../components/proof/gate";
+import { proofLabTests } from "./scenario/proof";
 import { curl, expiredCertificate, foreignCertificate, privateDir, tlsRequest, writePrivate } from "./gateway-clients";
 import { holdConnection, sameOverHttp2 } from "./scenario/http2";
 import { AccessLogScenario, accessLogTests, dropRecordKeptTest } from "./scenario/access-log";
@@ -67,8 +69,11 @@ let out: Record<string, any> = {};
 function program(settings: StackSettings) {
     return async () => {
         const built = zeroTrustStack(LAB, settings);
+        // As the stack's own program does: every preview and up proves the rendered files first.
+        proveBeforeApply(built.mesh.plan, built.nodes);
         return {
             hosts: built.hosts,
+            proofPolicy: built.proofPolicy,
             caChainPem: built.ca.chainPem,
             issuerCertPem: built.ca.issuerCertPem,
             issuerKeyPem: built.ca.issuerKeyPem,
@@ -194,6 +199,8 @@ test.serial("the measured access matrix equals the policy, and no probed port an
     const handshakes = execFileSync("wg", ["show", OPERATOR_IFACE, "latest-handshakes"], { encoding: "utf8" }).trim().split("\n");
     t.is(handshakes.filter((l) => Number(l.split("\t")[1]) > 0).length, SEED_NODES.length);
 });
+
+proofLabTests({ engine: () => engine, outputs: () => out, labRoot: LAB_ROOT, namespaceOf: ns, labInterfaces: LAB_INTERFACES });
 
 test.serial("a second deployment changes nothing and runs no remote command; a preview shows no changes", async (t) => {
     const { ran, changes, error } = await up(MESH_ONLY);

@@ -41,6 +41,9 @@ for (const env of ["staging", "prod"]) {
         t.true(["db-firewall", "gateway-wireguard", "dev-box-ssh", "gateway-gateway"].every((c) => commands.includes(c)), commands.join(" "));
         t.false(commands.some((c) => c.endsWith("-namespace") || c.endsWith("-vm")), "existing hosts are not created");
         t.deepEqual(Object.keys(preview.changeSummary), ["create"]);
+        // The program proved its rendered files before anything could be applied (README, "The exhaustive proof").
+        const said = (preview.diagnostics ?? []).map((d: { message: string }) => d.message).join("\n");
+        t.regex(said, /zerotrust proof at preview \(rendered files, real nft in a scratch namespace\): 25 pairs x 131,070 ports and ICMP echo: equal to the policy/, said);
     });
 }
 
