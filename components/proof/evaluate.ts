@@ -229,6 +229,12 @@ function evalChain(table: NftTable, chainIndex: number, p: PacketClass, domain: 
                 if (isObject(stmt.limit) && stmt.limit.inv) throw new ProofError(`inverted limit ${show(stmt)} (over a rate) is not one this proof evaluates`);
             } else if (kind === "log" || kind === "counter") {
                 // No verdict: the packet goes on to the next rule.
+            } else if (kind === "set" && isObject(stmt.set) && (stmt.set.op === "add" || stmt.set.op === "update")) {
+                // Records the flow in a set (the drop record): no verdict. A full set ends the rule
+                // early, which changes nothing either, since what follows in the rule is no verdict.
+                if (rule.expr.slice(rule.expr.indexOf(stmt) + 1).some((s) => isObject(s) && ["accept", "drop", "reject", "jump", "goto"].some((v) => v in s))) {
+                    throw new ProofError(`a verdict after the set statement ${show(stmt)} in rule ${rule.handle} of chain ${chain.name}: whether it applies depends on the set's room, which this proof does not evaluate`);
+                }
             } else if (kind === "accept" || kind === "drop" || kind === "reject") {
                 if (kind === "accept") {
                     accepted = union(accepted, cond);

@@ -6,6 +6,8 @@ import { formatPorts, interval, intersect, pieces, subtract, union } from "../..
 import { parseListeners, splitSections } from "../../components/proof/live";
 import { peersOfConfig, peersOfWgShow, routeTo } from "../../components/proof/wireguard";
 import { parseAddress } from "../../components/proof/address";
+import { PacketClass, acceptedPorts } from "../../components/proof/evaluate";
+import { readNftTable } from "../../components/proof/ruleset";
 
 test("intervals: union merges adjacent ranges, subtract and intersect cut them, pieces split at every boundary", (t) => {
     t.is(formatPorts(union(interval(1, 21), interval(22, 22), interval(30, 40))), "1-22, 30-40");
@@ -45,4 +47,16 @@ test("a sender routes by the longest prefix: a host entry wins over a wider one,
     t.is(routeTo(entries, 4, at("10.101.0.7")), "gateway");
     t.is(routeTo(entries, 4, at("10.102.0.7")), undefined);
     t.is(routeTo(entries, 6, parseAddress("fd12::3")!.value), undefined);
+});
+
+test("a set statement (the drop record) is no verdict; a verdict after one in the same rule is refused, naming the rule", (t) => {
+    const listing = (expr: unknown[]) => JSON.stringify({ nftables: [
+        { table: { family: "inet", name: "zerotrust" } },
+        { chain: { family: "inet", table: "zerotrust", name: "input", type: "filter", hook: "input", prio: 0, policy: "drop" } },
+        { rule: { family: "inet", table: "zerotrust", chain: "input", handle: 7, expr } },
+    ] });
+    const record = { set: { op: "add", elem: { payload: { protocol: "ip", field: "saddr" } }, set: "@drops4", stmt: [{ counter: null }] } };
+    const packet: PacketClass = { iifname: "wg0", family: 4, saddr: 0x0a4d0002n, daddr: 0x0a4d0003n, l4: "tcp" };
+    t.deepEqual(acceptedPorts(readNftTable(listing([record])), packet), [], "recording a flow lets nothing through");
+    t.throws(() => acceptedPorts(readNftTable(listing([record, { accept: null }])), packet), { message: /a verdict after the set statement .* in rule 7/ });
 });
