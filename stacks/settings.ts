@@ -9,7 +9,7 @@ import { MeshPlan, planMesh } from "../components/mesh-plan";
 import { releaseProfile } from "../components/render/releases";
 import { ValidationError, checkHost, checkName, checkPort, checkPositiveInt, checkSource, checkUnique, checkUserName } from "../components/validate";
 import { ExistingHostSettings } from "./placements/existing";
-import { KvmPlacementSettings } from "./placements/kvm";
+import { KvmPlacementSettings, kvmHostArgs } from "./placements/kvm";
 import { SEED_CLIENTS, SEED_EXPECT, SEED_GATEWAY, SEED_NODES, SEED_OPERATOR, SEED_RULES, ScenarioNode } from "./seed-scenario";
 
 /** More would not fit the default lab's /24 underlay (hosts from .10). */
@@ -253,8 +253,9 @@ export function checkSettings(stack: string, s: StackSettings): CheckedSettings 
     const ipv6Only = checkIpv6OnlyNodes(s.ipv6OnlyNodes ?? [], nodes, s);
     (s.bootstrapSshSources ?? []).forEach((src, i) => checkSource(`bootstrapSshSources[${i}]`, src));
     if (s.hostKind === "existing") checkExistingHosts(s, nodes);
-    if (s.hostKind === "kvm" && !s.kvm) {
-        throw new Error("zerotrust:kvm is not set: hostKind kvm needs { image, bridge, subnet } (see stacks/Pulumi.prod-kvm.yaml.example)");
+    if (s.hostKind === "kvm") {
+        if (!s.kvm) throw new Error("zerotrust:kvm is not set: hostKind kvm needs { image, bridge, subnet } (see stacks/Pulumi.prod-kvm.yaml.example)");
+        kvmHostArgs(nodes, { ...s.kvm, sshPrivateKey: s.sshPrivateKey, sshPublicKey: s.sshPublicKey });
     }
     if (s.hostKind === "lab") {
         checkLabNetwork(stack, { subnet: s.labSubnet, alsoUnrouted: [s.meshCidr, ...(s.meshCidr6 ? [s.meshCidr6] : [])], ...(s.labIPv6 ? { ipv6: true } : {}),
