@@ -2,9 +2,9 @@
 # The main job: `pulumi up` of the `dev` stack (lab hosts in network namespaces on this machine, no
 # cloud account), then the hosts and the access matrix measured on them.
 #   npm run dev                  pulumi up -s dev, then the stack's summary (hosts, policy, measured matrix)
-#   npm run dev -- preview       pulumi preview -s dev (the diff, nothing applied)
+#   npm run dev -- preview       pulumi preview -s dev (the diff, the outputs' own included; nothing applied)
 #   npm run dev -- destroy       pulumi destroy -s dev, then the stack is removed
-#   --outputs                    with up or preview: pulumi's raw stack outputs too (all of them, at the end of up)
+#   npm run dev -- --outputs     up, and pulumi's listing of every raw stack output too (about 400 lines)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 usage="usage: npm run dev [-- up|preview|destroy] [--outputs]"
@@ -36,7 +36,8 @@ up)
     pulumi stack output --json --stack dev | node build/scripts/lab/print-report.js
     ;;
 preview)
-    pulumi preview --stack dev ${outputs:+"$outputs"}
+    # A preview lists only the outputs that change (keyed by name: only the entries that change).
+    pulumi preview --stack dev
     ;;
 destroy)
     pulumi destroy --yes --stack dev
