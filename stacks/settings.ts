@@ -5,7 +5,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { checkPinnedHostKey } from "../components/hosts/connection";
 import { checkLabNetwork } from "../components/hosts/lab";
-import { MeshPlan, planMesh } from "../components/mesh-plan";
+import { planMesh } from "../components/mesh-plan";
 import { releaseProfile } from "../components/render/releases";
 import { ValidationError, checkHost, checkName, checkPort, checkPositiveInt, checkSource, checkUnique, checkUserName } from "../components/validate";
 import { ExistingHostSettings } from "./placements/existing";
@@ -157,7 +157,6 @@ export function scenarioNodes(s: Pick<StackSettings, "extraAppServers">): Scenar
     return [...SEED_NODES, ...extraApps];
 }
 
-
 /** The settings as `zerotrust:*` config holds them (keys with a default in Pulumi.yaml are always set). */
 export function readSettings(cfg: pulumi.Config): StackSettings {
     return {
@@ -195,8 +194,6 @@ export interface CheckedSettings {
     releases: Record<string, string>;
     ipv6Only: string[];
     cas: { names: string[]; issuing: string };
-    /** The mesh as planned without the last allocation (which the program reads after the checks): for its checks. */
-    plan: MeshPlan;
 }
 
 /** The revoked clients, checked against the gateway's clients (pure). */
@@ -264,11 +261,14 @@ export function checkSettings(stack: string, s: StackSettings): CheckedSettings 
     const cas = checkCertificateAuthorities(stack, s.certificateAuthorities, s.issuingCa);
     checkRevokedClients(s.revokedClients ?? [], SEED_GATEWAY.clients);
     checkCertificateLifetime(s.certificateValidityHours, s.certificateRenewalHours);
-    const plan = planMesh({
+    // The mesh's own checks of what the settings give it, planned without the last allocation (read
+    // after this): the stack gives no explicit address, so that allocation keeps members where they
+    // were and cannot make the plan fail.
+    planMesh({
         cidr: s.meshCidr, ...(s.meshCidr6 ? { cidr6: s.meshCidr6 } : {}),
         nodes: nodes.map((n) => ({ ...n, keyGeneration: keyGenerations[n.name], ...(ipv6Only.includes(n.name) ? { ipv6Only: true } : {}) })),
         operators: [{ name: SEED_OPERATOR, tags: ["admin"], keyGeneration: keyGenerations[SEED_OPERATOR] }],
         clients: SEED_CLIENTS, rules: SEED_RULES, expect: SEED_EXPECT,
     });
-    return { nodes, retired, keyGenerations, releases, ipv6Only, cas, plan };
+    return { nodes, retired, keyGenerations, releases, ipv6Only, cas };
 }
