@@ -7,7 +7,7 @@ import { checkPinnedHostKey } from "../components/hosts/connection";
 import { checkLabNetwork } from "../components/hosts/lab";
 import { planMesh } from "../components/mesh-plan";
 import { releaseProfile } from "../components/render/releases";
-import { ValidationError, checkHost, checkName, checkPort, checkPositiveInt, checkSource, checkUnique, checkUserName } from "../components/validate";
+import { ValidationError, checkHost, checkName, parseCidr, checkPort, checkPositiveInt, checkSource, checkUnique, checkUserName } from "../components/validate";
 import { ExistingHostSettings } from "./placements/existing";
 import { KvmPlacementSettings, kvmHostArgs } from "./placements/kvm";
 import { SEED_CLIENTS, SEED_EXPECT, SEED_GATEWAY, SEED_NODES, SEED_OPERATOR, SEED_RULES, ScenarioNode } from "./seed-scenario";
@@ -254,7 +254,10 @@ export function checkSettings(stack: string, s: StackSettings): CheckedSettings 
         if (!s.kvm) throw new Error("zerotrust:kvm is not set: hostKind kvm needs { image, bridge, subnet } (see stacks/Pulumi.prod-kvm.yaml.example)");
         kvmHostArgs(nodes, { ...s.kvm, sshPrivateKey: s.sshPrivateKey, sshPublicKey: s.sshPublicKey });
     }
+    // The ranges first, by their settings' names (the lab and the mesh name them after their own arguments).
+    parseCidr("meshCidr", s.meshCidr);
     if (s.hostKind === "lab") {
+        parseCidr("labSubnet", s.labSubnet ?? "10.213.7.0/24");
         checkLabNetwork(stack, { subnet: s.labSubnet, alsoUnrouted: [s.meshCidr, ...(s.meshCidr6 ? [s.meshCidr6] : [])], ...(s.labIPv6 ? { ipv6: true } : {}),
             ...(s.labSubnet6 ? { subnet6: s.labSubnet6 } : {}) });
     }
