@@ -1,13 +1,22 @@
 #!/usr/bin/env bash
 # The main job: `pulumi up` of the `dev` stack (lab hosts in network namespaces on this machine, no
 # cloud account), then the hosts and the access matrix measured on them.
-#   npm run dev                  pulumi up -s dev, then the report
-#   npm run dev -- preview       pulumi preview -s dev (the diff, nothing applied)
+#   npm run dev                  pulumi up -s dev, then the stack's summary (hosts, policy, measured matrix)
+#   npm run dev -- preview       pulumi preview -s dev (the diff, the outputs' own included; nothing applied)
 #   npm run dev -- destroy       pulumi destroy -s dev, then the stack is removed
+#   npm run dev -- --outputs     up, and pulumi's listing of every raw stack output too (about 400 lines)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-action="${1:-up}"
-case "$action" in up|preview|destroy) ;; *) echo "usage: npm run dev [-- up|preview|destroy]" >&2; exit 2 ;; esac
+usage="usage: npm run dev [-- up|preview|destroy] [--outputs]"
+action=up
+outputs=--suppress-outputs
+for arg in "$@"; do
+    case "$arg" in
+    up|preview|destroy) action="$arg" ;;
+    --outputs) outputs= ;;
+    *) echo "$usage" >&2; exit 2 ;;
+    esac
+done
 [ "$(id -u)" -eq 0 ] || { echo "lab hosts need root (network namespaces, nftables)" >&2; exit 1; }
 
 bash scripts/setup.sh
@@ -22,10 +31,12 @@ pulumi stack select --create dev >/dev/null
 case "$action" in
 up)
     # A host that cannot be reached fails its own resources; the other hosts are still applied.
-    pulumi up --yes --continue-on-error --stack dev
+    # The raw outputs (about 400 lines) only on request: the summary below reads them.
+    pulumi up --yes --continue-on-error --stack dev ${outputs:+"$outputs"}
     pulumi stack output --json --stack dev | node build/scripts/lab/print-report.js
     ;;
 preview)
+    # A preview lists only the outputs that change (keyed by name: only the entries that change).
     pulumi preview --stack dev
     ;;
 destroy)

@@ -9,7 +9,7 @@ import { readFileSync } from "fs";
 import { assetPath } from "../assets";
 import { MeshNetwork } from "../mesh-network";
 import { SUPPORTED_RELEASES, releaseProfile } from "../render/releases";
-import { ValidationError, checkIPv4, checkName, cidrContains, formatIPv4, hostAddressAt, ipFamily, parseCidr, parseIPv4 } from "../validate";
+import { Cidr, ValidationError, checkIPv4, checkName, cidrContains, formatIPv4, hostAddressAt, ipFamily, parseCidr, parseIPv4 } from "../validate";
 import { HostConnection } from "./connection";
 import { checkLabAddress6, checkLabSubnet6, gatewayAddress6, hostAddress6At, labUlaSubnet } from "./lab-ipv6";
 import { routeOverlaps } from "./routes";
@@ -53,6 +53,32 @@ export interface LabNetworkArgs {
     alsoUnrouted?: string[];
 }
 
+/**
+ * A lab network's arguments, checked: its name, its ranges, and that this machine routes none of
+ * them (a read of the routing table, nothing changed). What LabNetwork refuses, callable on its
+ * own so that a stack refuses bad settings before it registers anything.
+ */
+export function checkLabNetwork(name: string, args: LabNetworkArgs = {}): { labName: string; subnet: Cidr; subnet6?: string } {
+    const labName = checkName("LabNetwork name", name);
+    if (labName.length > 8) throw new ValidationError("LabNetwork name", name, "use at most 8 characters (it names interfaces)");
+    const subnet = parseCidr("subnet", args.subnet ?? "10.213.7.0/24");
+    if (subnet.prefix > 28) throw new ValidationError("subnet", subnet.text, "use a /28 or larger");
+    const { bridge, operatorInterface } = labLayout(labName);
+    if (args.ipv6 !== undefined && typeof args.ipv6 !== "boolean") throw new ValidationError("ipv6", args.ipv6, "expected true or false");
+    const subnet6 = args.subnet6 !== undefined ? checkLabSubnet6("subnet6", args.subnet6).text
+        : args.ipv6 ? checkLabSubnet6("subnet6 (derived from the lab's name)", labUlaSubnet(labName)).text : undefined;
+    const wanted = [subnet.text, ...(args.alsoUnrouted ?? []), ...(subnet6 ? [subnet6] : [])];
+    const routes = (family: string) => execFileSync("ip", [family, "route", "show", "table", "all"], { encoding: "utf8" });
+    // IPv6 too: this machine has fd00::/64 and an IPv6 default route off the machine.
+    const overlaps = routeOverlaps(routes("-4") + (wanted.some((w) => ipFamily(w) === 6) ? routes("-6") : ""), wanted, [bridge, operatorInterface]);
+    if (overlaps.length > 0) {
+        const o = overlaps[0];
+        throw new ValidationError(o.wanted === subnet.text ? "subnet" : o.wanted === subnet6 ? "subnet6" : "alsoUnrouted", o.wanted,
+            `overlaps ${o.route}, which this machine already routes via ${o.device || "a gateway"}; choose a range the machine does not route`);
+    }
+    return { labName, subnet, ...(subnet6 ? { subnet6 } : {}) };
+}
+
 /** The lab's bridge. Refuses, during preview, a range the machine already routes. */
 export class LabNetwork extends pulumi.ComponentResource {
     readonly bridge: string;
@@ -71,23 +97,8 @@ export class LabNetwork extends pulumi.ComponentResource {
     readonly ready: pulumi.Resource;
 
     constructor(name: string, args: LabNetworkArgs = {}, opts?: pulumi.ComponentResourceOptions) {
-        const labName = checkName("LabNetwork name", name);
-        if (labName.length > 8) throw new ValidationError("LabNetwork name", name, "use at most 8 characters (it names interfaces)");
-        const subnet = parseCidr("subnet", args.subnet ?? "10.213.7.0/24");
-        if (subnet.prefix > 28) throw new ValidationError("subnet", subnet.text, "use a /28 or larger");
+        const { labName, subnet, subnet6 } = checkLabNetwork(name, args);
         const { bridge, operatorInterface, interfaces, root } = labLayout(labName);
-        if (args.ipv6 !== undefined && typeof args.ipv6 !== "boolean") throw new ValidationError("ipv6", args.ipv6, "expected true or false");
-        const subnet6 = args.subnet6 !== undefined ? checkLabSubnet6("subnet6", args.subnet6).text
-            : args.ipv6 ? checkLabSubnet6("subnet6 (derived from the lab's name)", labUlaSubnet(labName)).text : undefined;
-        const wanted = [subnet.text, ...(args.alsoUnrouted ?? []), ...(subnet6 ? [subnet6] : [])];
-        const routes = (family: string) => execFileSync("ip", [family, "route", "show", "table", "all"], { encoding: "utf8" });
-        // IPv6 too: this machine has fd00::/64 and an IPv6 default route off the machine.
-        const overlaps = routeOverlaps(routes("-4") + (wanted.some((w) => ipFamily(w) === 6) ? routes("-6") : ""), wanted, [bridge, operatorInterface]);
-        if (overlaps.length > 0) {
-            const o = overlaps[0];
-            throw new ValidationError(o.wanted === subnet.text ? "subnet" : o.wanted === subnet6 ? "subnet6" : "alsoUnrouted", o.wanted,
-                `overlaps ${o.route}, which this machine already routes via ${o.device || "a gateway"}; choose a range the machine does not route`);
-        }
         super("zerotrust:lab:LabNetwork", name, {}, opts);
         this.labName = labName;
         this.bridge = bridge;

@@ -1,7 +1,7 @@
 export * from "./model";
 export { certificatesFromState, hostViews, measuredRows } from "./derive";
 export { reachDiagram } from "./diagram";
-export { ReportPolicy, reportPolicy } from "./policy-view";
+export { LegacyReportPolicy, ReportPolicy, policyRows, reportPolicy } from "./policy-view";
 export { auditHtml } from "./html";
 export { auditMarkdown } from "./markdown";
 export { HostRecord, DropFlow, parseAccessRecord } from "./access-record";

@@ -7,12 +7,13 @@ import { tmpdir } from "os";
 import { join } from "path";
 import { formatIPv6, parseIPv6 } from "../../components/ipv6";
 import { assertRoutedVia } from "../../components/remote/route-guard";
-import { AuditData, ReportPolicy, ScannerVerdict, certificatesFromState, hostViews } from "../../components/report";
+import { AuditData, LegacyReportPolicy, ReportPolicy, ScannerVerdict, certificatesFromState, hostViews, policyRows } from "../../components/report";
 import { StateResource, appliedConcerns, stateValue, verifyDeployment } from "../../components/verify";
 import { ipFamily, joinHostPort } from "../../components/validate";
 import { SEED_PROBE_PORTS } from "../../stacks/seed-scenario";
 import { proveDeployment } from "../../components/proof/stack";
 import { ProofPolicy } from "../../components/proof/stack-policy";
+import { labInterfaceList, namespaceOf } from "../lab/lab-outputs";
 import { LabNode, measureMatrix, startListeners } from "../lab/report";
 import { collectRefusals } from "./refusals";
 import { nmapAnswering, sshAudit, testssl } from "./scanners";
@@ -20,13 +21,14 @@ import { strangerOnUnderlay } from "./stranger";
 import { nmapVerdict, sshAuditVerdict, testsslVerdict } from "./verdicts";
 
 interface StackOutputs {
-    auditPolicy: ReportPolicy;
+    /** Lists, not maps, in stacks last deployed before the outputs were keyed by name. */
+    auditPolicy: ReportPolicy | LegacyReportPolicy;
     /** Absent in stacks deployed before the proof: the report says so. */
     proofPolicy?: ProofPolicy;
     /** release: absent in stacks deployed before releases were named (they are debian-12). */
     hosts: Record<string, { underlay: string; underlay6?: string; mesh: string; release?: string }>;
-    labNamespaces: string[];
-    labInterfaces: string[];
+    labNamespaces: Record<string, string> | string[];
+    labInterfaces: Record<string, string> | string[];
     gatewayEndpoint: { serverName: string; address: string; address6?: string; port: number };
     gatewayClients: Record<string, { caPem: string }>;
 }
@@ -40,7 +42,7 @@ function publicKeysOf(resources: StateResource[]): Record<string, string> {
 
 function labNodes(out: StackOutputs): LabNode[] {
     return Object.entries(out.hosts).map(([name, h]) => ({
-        name, mesh: h.mesh, underlay: h.underlay, underlay6: h.underlay6, namespace: out.labNamespaces.find((n) => n.endsWith(`-${name}`))!,
+        name, mesh: h.mesh, underlay: h.underlay, underlay6: h.underlay6, namespace: namespaceOf(out.labNamespaces, name),
     }));
 }
 
@@ -72,7 +74,7 @@ async function measure(out: StackOutputs) {
     const ports = SEED_PROBE_PORTS.map((p) => Number(p.split("/")[1]));
     const listeners = await startListeners(nodes, ports);
     try {
-        const m = measureMatrix(nodes, "operator", ports, out.labInterfaces);
+        const m = measureMatrix(nodes, "operator", ports, labInterfaceList(out.labInterfaces));
         const probes = (nodes.length * (nodes.length - 1) + nodes.length) * ports.length;
         return { ports: SEED_PROBE_PORTS, probes, open: m.meshOpen, underlayAnswered: m.underlayAnswered };
     } finally {
@@ -83,12 +85,13 @@ async function measure(out: StackOutputs) {
 function scan(out: StackOutputs): ScannerVerdict[] {
     const verdicts: ScannerVerdict[] = [];
     const nodes = labNodes(out);
+    const interfaces = labInterfaceList(out.labInterfaces);
     for (const n of nodes) {
-        assertRoutedVia(n.mesh, out.labInterfaces);
+        assertRoutedVia(n.mesh, interfaces);
         const release = out.hosts[n.name].release ?? "debian-12";
         verdicts.push(sshAuditVerdict(`${n.name} sshd (${n.mesh}:22, over the mesh, ${release})`, sshAudit(n.mesh, 22), release));
     }
-    const bridge = out.labInterfaces[0];
+    const bridge = interfaces[0];
     // nmap scans one family per run; an IPv6-only host's underlay is its IPv6 address.
     const v4 = nodes.map((n) => n.underlay).filter((a) => ipFamily(a) === 4);
     const v6 = [...new Set(nodes.flatMap((n) => [n.underlay, n.underlay6 ?? ""]).filter((a) => a !== "" && ipFamily(a) === 6))];
@@ -111,7 +114,7 @@ function scan(out: StackOutputs): ScannerVerdict[] {
     try {
         const ca = join(dir, "ca.pem");
         writeFileSync(ca, Object.values(out.gatewayClients)[0].caPem, { mode: 0o600 });
-        assertRoutedVia(gw.address, out.labInterfaces);
+        assertRoutedVia(gw.address, interfaces);
         verdicts.push(testsslVerdict(`${gw.serverName} (${gw.address}:${gw.port})`, testssl(gw.serverName, gw.address, ca, join(dir, "testssl.json"))));
     } finally {
         rmSync(dir, { recursive: true, force: true });
@@ -133,12 +136,13 @@ export async function collectAuditData(stack: Stack, opts: CollectOptions = {}):
     const [last] = await stack.history(1).catch(() => []);
     const drift = await verifyDeployment(resources);
     const revoked = appliedConcerns(resources).flatMap((a) => a.request.crl?.lists.flatMap((l) => l.revokedSerials) ?? []);
-    const lab = (out.labNamespaces ?? []).length > 0;
+    const lab = Object.keys(out.labNamespaces ?? {}).length > 0;
+    const policy = policyRows(out.auditPolicy);
     return {
         stack: stack.name,
         generatedAt,
         lastUpdate: last?.endTime ? new Date(last.endTime).toISOString() : undefined,
-        ...out.auditPolicy,
+        ...policy,
         measured: lab ? await measure(out) : undefined,
         drift: { ...drift, stack: stack.name },
         proof: await proveDeployment(resources, out.proofPolicy, stack.name).catch((e: Error) => ({ error: e.message })),
@@ -146,7 +150,7 @@ export async function collectAuditData(stack: Stack, opts: CollectOptions = {}):
         certificates: certificatesFromState(resources, revoked),
         scanners: lab && (opts.scan ?? true) ? scan(out) : [],
         // After the scans: what they were refused is in it too.
-        refusals: await collectRefusals(resources, out.auditPolicy.members.map((m) => ({
+        refusals: await collectRefusals(resources, policy.members.map((m) => ({
             ...m, underlay: [out.hosts[m.name]?.underlay, out.hosts[m.name]?.underlay6].filter((a): a is string => !!a),
         }))),
     };

@@ -3,8 +3,8 @@
 // `hostKind: kvm` in a stack's config (stacks/Pulumi.prod-kvm.yaml.example).
 import * as pulumi from "@pulumi/pulumi";
 import * as tls from "@pulumi/tls";
-import { KvmHost, KvmHypervisor } from "../../components/hosts/kvm";
-import { ValidationError, formatIPv4, hostAddressAt, parseCidr } from "../../components/validate";
+import { KvmHost, KvmHostArgs, KvmHypervisor, planKvmHost } from "../../components/hosts/kvm";
+import { Cidr, ValidationError, formatIPv4, hostAddressAt, parseCidr } from "../../components/validate";
 import { ScenarioNode } from "../seed-scenario";
 import { Placed, Placement } from "./placed";
 
@@ -46,7 +46,11 @@ export function kvmAddressFor(subnetText: string, index: number, given?: string)
     return hostAddressAt("kvm.subnet", subnetText, index, given);
 }
 
-export function placeOnKvm(nodes: ScenarioNode[], s: KvmPlacementSettings): Placement {
+/**
+ * The placement's settings checked, and each VM's arguments but its key (pure): what placeOnKvm
+ * builds from, and what the stack checks before it registers anything.
+ */
+export function kvmHostArgs(nodes: ScenarioNode[], s: KvmPlacementSettings): { subnet: Cidr; args: Record<string, Omit<KvmHostArgs, "authorizedKey">> } {
     const subnet = parseCidr("kvm.subnet", s.subnet);
     for (const name of Object.keys(s.vms ?? {})) {
         if (!nodes.some((n) => n.name === name)) throw new ValidationError("kvm.vms", name, "names no node of the scenario");
@@ -54,18 +58,15 @@ export function placeOnKvm(nodes: ScenarioNode[], s: KvmPlacementSettings): Plac
     if ((s.sshPrivateKey === undefined) !== (s.sshPublicKey === undefined)) {
         throw new ValidationError("kvm.sshPublicKey", s.sshPublicKey, "give both sshPrivateKey and sshPublicKey, or neither (a deploy key is then made for the stack)");
     }
-    const generated = s.sshPrivateKey === undefined ? new tls.PrivateKey("deployer-key", { algorithm: "ED25519" }) : undefined;
-    const privateKey = s.sshPrivateKey ?? generated!.privateKeyOpenssh;
-    const publicKey = s.sshPublicKey ?? generated!.publicKeyOpenssh;
     const addresses = nodes.map((n, i) => kvmAddressFor(s.subnet, i, s.vms?.[n.name]?.address));
     const taken = new Set<string>();
     for (const a of addresses) {
         if (taken.has(a)) throw new ValidationError("kvm.vms", a, "two VMs share this address");
         taken.add(a);
     }
-    const placed: Record<string, Placed> = Object.fromEntries(nodes.map((n, i) => {
+    const args = Object.fromEntries(nodes.map((n, i) => {
         const own = s.vms?.[n.name] ?? {};
-        const host = new KvmHost(n.name, {
+        const vm: Omit<KvmHostArgs, "authorizedKey"> = {
             hypervisor: s.hypervisor,
             image: s.image,
             vcpus: own.vcpus ?? s.vcpus,
@@ -76,8 +77,21 @@ export function placeOnKvm(nodes: ScenarioNode[], s: KvmPlacementSettings): Plac
             address: addresses[i],
             prefixLength: subnet.prefix,
             gateway: s.gateway,
-            authorizedKey: publicKey,
-        });
+        };
+        // The deploy key is checked when given; one made for the stack is known only once created.
+        planKvmHost(n.name, { ...vm, authorizedKey: s.sshPublicKey ?? pulumi.output("") });
+        return [n.name, vm];
+    }));
+    return { subnet, args };
+}
+
+export function placeOnKvm(nodes: ScenarioNode[], s: KvmPlacementSettings): Placement {
+    const { subnet, args } = kvmHostArgs(nodes, s);
+    const generated = s.sshPrivateKey === undefined ? new tls.PrivateKey("deployer-key", { algorithm: "ED25519" }) : undefined;
+    const privateKey = s.sshPrivateKey ?? generated!.privateKeyOpenssh;
+    const publicKey = s.sshPublicKey ?? generated!.publicKeyOpenssh;
+    const placed: Record<string, Placed> = Object.fromEntries(nodes.map((n) => {
+        const host = new KvmHost(n.name, { ...args[n.name], authorizedKey: publicKey });
         return [n.name, {
             connection: { ...host.connection, privateKey },
             endpoint: host.wireguardEndpoint,

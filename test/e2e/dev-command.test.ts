@@ -1,5 +1,6 @@
 // The main command as a newcomer runs it: `npm run dev` on a fresh state (pulumi up of the dev
-// stack, then the report from `pulumi stack output`), a second run that changes nothing,
+// stack, then the summary from `pulumi stack output`, without pulumi's listing of every output), a
+// second run that changes nothing (with `--outputs`, which lists them),
 // `npm run verify` that finds every host in sync, a revocation that touches only the gateway, and
 // `npm run dev -- destroy` that leaves nothing behind; the work tree's git status is the same
 // before and after.
@@ -48,10 +49,14 @@ test.serial("npm run dev: up on a fresh state, a no-op second run, a revocation 
     t.regex(first, /measured access over the mesh/);
     t.regex(first, /^ {2}app-1 +-> db:5432$/m, "app-1 reaches the database and nothing else");
     t.regex(first, /every probe filtered/);
+    t.notRegex(first, /^Outputs:$/m, "pulumi's listing of every raw output is left out");
     t.log(first.slice(first.indexOf("Resources:")));
 
-    const second = npmRunDev();
+    // One flag away: the raw outputs, keyed by name.
+    const second = npmRunDev("--outputs");
     t.deepEqual(summaryOf(second), [`${created![1]} unchanged`], "a second run changes nothing");
+    t.regex(second, /^Outputs:$/m, "--outputs lists the raw outputs");
+    t.regex(second, /labNamespaces\s*: \{[^}]*gateway\s*: "zt-dev-gateway"/, "keyed by name");
 
     // The drift check of the same stack: every concern of every host in sync, exit status 0.
     const verify = spawnSync("npm", ["run", "--silent", "verify"], { cwd: ROOT, encoding: "utf8", timeout: 300_000 });
@@ -62,6 +67,9 @@ test.serial("npm run dev: up on a fresh state, a no-op second run, a revocation 
         { cwd: ROOT, env: { ...process.env, PULUMI_BACKEND_URL: `file://${join(ROOT, ".pulumi")}`, PULUMI_CONFIG_PASSPHRASE_FILE: join(ROOT, ".pulumi", "dev-passphrase") } });
     const preview = npmRunDev("preview");
     t.regex(preview, /~ +command:local:Command +gateway-gateway +update/);
+    // The preview's outputs: bob's entry, and no other client's.
+    t.regex(preview, /bob\s*: "admitted" => "revoked"/, preview);
+    t.notRegex(preview, /(alice|carol)\s*: "[^"]*" =>/);
     const revoked = npmRunDev();
     t.is(summaryOf(revoked)[0], "~ 1 updated", revoked);
     t.regex(revoked, /gateway-gateway +updated/);

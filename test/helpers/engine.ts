@@ -49,7 +49,7 @@ export class EngineStack {
      * `continueOnError`: as `pulumi up --continue-on-error` (a failed resource stops only its
      * dependents). `onEvent`: sees every engine event as it happens (to act in the middle of an up).
      */
-    async up(opts: { continueOnError?: boolean; onEvent?: (e: EngineEvent) => void } = {}): Promise<UpResult> {
+    async up(opts: { continueOnError?: boolean; onEvent?: (e: EngineEvent) => void; exclude?: string[] } = {}): Promise<UpResult> {
         const changes: string[] = [];
         const errors: string[] = [];
         const onEvent = (e: EngineEvent) => {
@@ -60,7 +60,7 @@ export class EngineStack {
         };
         const ran = () => changes.filter((c) => c.split(" ")[1] === COMMAND_TYPE).map((c) => c.split(" ")[2]);
         try {
-            const r = await this.stack.up({ onEvent, color: "never", continueOnError: opts.continueOnError });
+            const r = await this.stack.up({ onEvent, color: "never", continueOnError: opts.continueOnError, ...(opts.exclude ? { exclude: opts.exclude } : {}) });
             return { ran: ran(), changes, outputs: r.outputs };
         } catch (e) {
             return { ran: ran(), changes, error: errors.join("\n") || String(e), outputs: {} };
@@ -85,6 +85,21 @@ export class EngineStack {
             },
         });
         return { planned, warnings };
+    }
+
+    /**
+     * Every event of a preview, as the engine sent it (its structured steps and diagnostics), and
+     * the error it ended with, if any. `exclude`: URNs or globs the preview leaves out, as `--exclude`.
+     */
+    async previewEvents(opts: { exclude?: string[] } = {}): Promise<{ events: EngineEvent[]; error?: string }> {
+        const events: EngineEvent[] = [];
+        try {
+            await this.stack.preview({ color: "never", onEvent: (e) => events.push(e), ...(opts.exclude ? { exclude: opts.exclude } : {}) });
+            return { events };
+        } catch (e) {
+            const errors = events.flatMap((ev) => ev.diagnosticEvent?.severity === "error" ? [ev.diagnosticEvent.message.trim()] : []);
+            return { events, error: errors.join("\n") || String(e) };
+        }
     }
 
     async destroy(): Promise<void> {

@@ -5,7 +5,7 @@
 // members, so some pairs differ from their group's.
 import { planMesh } from "../../components/mesh-plan";
 import { PolicyRule } from "../../components/policy";
-import { AuditData, reportPolicy } from "../../components/report";
+import { AuditData, policyRows, reportPolicy } from "../../components/report";
 import { seedAuditData } from "./fixture";
 
 const numbered = (prefix: string, n: number, tags: string[]) => Array.from({ length: n }, (_, i) => ({ name: `${prefix}-${i + 1}`, tags }));
@@ -59,6 +59,6 @@ export function mesh60Plan() {
 
 /** The seeds' report material with the sixty members' policy in place of the seeds'. */
 export function mesh60AuditData(): AuditData {
-    const policy = reportPolicy(mesh60Plan(), MESH60_RULES);
+    const policy = policyRows(reportPolicy(mesh60Plan(), MESH60_RULES));
     return { ...seedAuditData(), stack: "prod", ...policy, expect: undefined, measured: undefined };
 }

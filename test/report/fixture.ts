@@ -6,7 +6,7 @@ import { mkdtempSync, readFileSync, rmSync } from "fs";
 import { tmpdir } from "os";
 import { join } from "path";
 import { planMesh } from "../../components/mesh-plan";
-import { AuditData, certificatesFromState, reportPolicy } from "../../components/report";
+import { AuditData, certificatesFromState, policyRows, reportPolicy } from "../../components/report";
 import { SEED_CLIENTS, SEED_EXPECT, SEED_NODES, SEED_OPERATOR, SEED_PROBE_PORTS, SEED_RULES } from "../../stacks/seed-scenario";
 
 export function selfSignedCertificate(cn: string): string {
@@ -22,7 +22,7 @@ export function selfSignedCertificate(cn: string): string {
 
 export function seedAuditData(): AuditData {
     const plan = planMesh({ cidr: "10.77.0.0/24", nodes: SEED_NODES, operators: [{ name: SEED_OPERATOR, tags: ["admin"] }], clients: SEED_CLIENTS, rules: SEED_RULES, expect: SEED_EXPECT });
-    const policy = reportPolicy(plan, SEED_RULES, SEED_EXPECT);
+    const policy = policyRows(reportPolicy(plan, SEED_RULES, SEED_EXPECT));
     const open = policy.allowed.filter((a) => a.from !== "alice" && a.from !== "bob")
         .flatMap((a) => a.ports.filter((p) => SEED_PROBE_PORTS.includes(p)).map((p) => `${a.from} -> ${a.to} ${p}`));
     const concern = (node: string, c: string) => ({ node, resource: `${node}-${c}`, concern: c, host: "10.77.0.9", diff: [] as string[] });
