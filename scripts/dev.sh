@@ -4,6 +4,8 @@
 #   npm run dev                  pulumi up -s dev, then the report
 #   npm run dev -- preview       pulumi preview -s dev (the diff, nothing applied)
 #   npm run dev -- destroy       pulumi destroy -s dev, then the stack is removed
+# pulumi runs through scripts/pulumi.sh: an interrupted earlier update is settled first, and no
+# process of a run outlives it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 action="${1:-up}"
@@ -22,14 +24,14 @@ pulumi stack select --create dev >/dev/null
 case "$action" in
 up)
     # A host that cannot be reached fails its own resources; the other hosts are still applied.
-    pulumi up --yes --continue-on-error --stack dev
+    bash scripts/pulumi.sh up --yes --continue-on-error --stack dev
     pulumi stack output --json --stack dev | node build/scripts/lab/print-report.js
     ;;
 preview)
-    pulumi preview --stack dev
+    bash scripts/pulumi.sh preview --stack dev
     ;;
 destroy)
-    pulumi destroy --yes --stack dev
+    bash scripts/pulumi.sh destroy --yes --stack dev
     pulumi stack rm --yes dev
     ;;
 esac
