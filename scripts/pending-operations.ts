@@ -56,7 +56,10 @@ async function settle(op: ClassifiedOperation): Promise<string> {
     const iface = String(s.request.vars.ZT_IFACE ?? "wg0");
     const r = await runOverSsh(s.request.connection, `wg show ${iface} public-key\n`, 30);
     const staged = s.request.files["wg.key"] ? publicKeyOf(s.request.files["wg.key"]) : undefined;
-    if (r.code !== 0) return `${s.request.connection.host} does not answer over the old key (${r.stderr.trim().split("\n").pop()}): it kept the new key`;
+    if (r.code !== 0) {
+        return `${s.request.connection.host} does not answer over its old key (${r.stderr.trim().split("\n").pop()}): it may have kept the new key ` +
+            "(the cut-over was committed before the interruption); if the next update cannot reach it either, see the README, \"Interrupted updates\"";
+    }
     return r.stdout.trim() === staged ? "the host kept the new key (a peer uses it)" : "the host is on its old key (the switch was rolled back or never made); the next update stages it again";
 }
 

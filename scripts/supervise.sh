@@ -45,6 +45,7 @@ end_run() { # id, session, what to call them in the message
     for pid in $pids; do
         echo "zerotrust: ending pid $pid ($(describe "$pid")), $3" >&2
         kill -TERM "$pid" 2>/dev/null
+        kill -CONT "$pid" 2>/dev/null # a stopped process acts on SIGTERM only once it runs again
     done
     for _ in $(seq 50); do
         [ -n "$(run_processes "$1" "$2")" ] || return 0
