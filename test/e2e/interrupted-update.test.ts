@@ -128,6 +128,7 @@ function descendants(pid: number): number[] {
     return [...children, ...children.flatMap(descendants)];
 }
 const comm = (pid: number) => { try { return readFileSync(`/proc/${pid}/comm`, "utf8").trim(); } catch { return "?"; } };
+const cmdline = (pid: number) => { try { return readFileSync(`/proc/${pid}/cmdline`, "utf8").replace(/\0/g, " "); } catch { return ""; } };
 const environOf = (pid: number) => { try { return readFileSync(`/proc/${pid}/environ`, "utf8").split("\0"); } catch { return []; } };
 const sessionOf = (pid: number) => Number(readFileSync(`/proc/${pid}/stat`, "utf8").replace(/^.*\) /, "").split(" ")[3]);
 
@@ -149,7 +150,8 @@ async function upKilledWhen(t: ExecutionContext, what: string, trigger: () => bo
     let output = "";
     supervisor.stdout!.on("data", (d) => { output += d; });
     supervisor.stderr!.on("data", (d) => { output += d; });
-    const exited = new Promise<number | null>((r) => supervisor.once("exit", (code, signal) => r(code ?? (signal ? 128 : null))));
+    // "close": once its output is read to the end too (the lines it prints as it ends processes).
+    const exited = new Promise<number | null>((r) => supervisor.once("close", (code, signal) => r(code ?? (signal ? 128 : null))));
     let ended = false;
     void exited.then(() => { ended = true; });
     await until(`${what} (the update ended first:\n${output})`, () => ended || trigger(), 600);
@@ -157,12 +159,13 @@ async function upKilledWhen(t: ExecutionContext, what: string, trigger: () => bo
     const pulumi = descendants(supervisor.pid!).find((p) => comm(p) === "pulumi");
     if (!pulumi) throw new Error("no pulumi process under the project's command");
     const runId = environOf(pulumi).find((e) => e.startsWith("ZT_RUN="))!.slice(7);
-    // The whole run stops at this instant, as when a CI job's process tree is killed or a laptop's
-    // lid closes: pulumi and everything under it frozen, then pulumi killed. (With pulumi alone
-    // killed, its drivers would go on until the command ends them, and might pass the point.)
-    process.kill(pulumi, "SIGSTOP");
+    // Killed at this instant with the remote work it was running (its drivers and their ssh), as a
+    // cancelled CI job's process tree is: with pulumi alone killed, a driver would go on until the
+    // command ends it, and might pass the point. The language host and the plugins are left to the
+    // command. (No SIGSTOP: a stopped member makes the kernel hang up an orphaned process group.)
     const tree = descendants(pulumi).map((pid) => ({ pid, comm: comm(pid) }));
-    for (const p of tree) { try { process.kill(p.pid, "SIGSTOP"); } catch { /* already gone */ } }
+    const remoteWork = tree.filter((p) => p.comm === "ssh" || (p.comm === "node" && cmdline(p.pid).includes("remote/driver.js")));
+    for (const p of remoteWork) { try { process.kill(p.pid, "SIGKILL"); } catch { /* already ended */ } }
     process.kill(pulumi, "SIGKILL");
     const status = await exited;
     t.log(`killed pulumi ${((Date.now() - started) / 1000).toFixed(1)} s into the update, at: ${what}; its processes then: ${tree.map((p) => `${p.pid} ${p.comm}`).join(", ")}`);
