@@ -5,6 +5,8 @@
 #   npm run dev -- preview       pulumi preview -s dev (the diff, the outputs' own included; nothing applied)
 #   npm run dev -- destroy       pulumi destroy -s dev, then the stack is removed
 #   npm run dev -- --outputs     up, and pulumi's listing of every raw stack output too (about 400 lines)
+# pulumi runs through scripts/pulumi.sh: an interrupted earlier update is settled first, and no
+# process of a run outlives it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 usage="usage: npm run dev [-- up|preview|destroy] [--outputs]"
@@ -32,15 +34,15 @@ case "$action" in
 up)
     # A host that cannot be reached fails its own resources; the other hosts are still applied.
     # The raw outputs (about 400 lines) only on request: the summary below reads them.
-    pulumi up --yes --continue-on-error --stack dev ${outputs:+"$outputs"}
+    bash scripts/pulumi.sh up --yes --continue-on-error --stack dev ${outputs:+"$outputs"}
     pulumi stack output --json --stack dev | node build/scripts/lab/print-report.js
     ;;
 preview)
     # A preview lists only the outputs that change (keyed by name: only the entries that change).
-    pulumi preview --stack dev
+    bash scripts/pulumi.sh preview --stack dev
     ;;
 destroy)
-    pulumi destroy --yes --stack dev
+    bash scripts/pulumi.sh destroy --yes --stack dev
     pulumi stack rm --yes dev
     ;;
 esac

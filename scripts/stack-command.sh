@@ -12,4 +12,5 @@ bash scripts/setup.sh >/dev/null
 . scripts/pulumi-env.sh
 export PATH="$PWD/node_modules/.bin:$PATH"
 . scripts/dev-backend.sh
-exec node "build/scripts/$command.js" "$@"
+# Supervised: no process the command starts (pulumi, drivers, ssh) outlives it.
+exec bash scripts/supervise.sh node "build/scripts/$command.js" "$@"

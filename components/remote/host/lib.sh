@@ -256,7 +256,8 @@ zt_confirm() {
         if grep -q " rolled back $ZT_TOKEN" "$ZT_DIR/rollbacks.log" 2>/dev/null; then
             zt_log "FAILED: the change was already rolled back (confirmation came too late)"; exit 1
         fi
-        echo "confirmed"; return 0
+        # Confirmed before, or never armed: an interrupted update's settlement tells them apart by this.
+        echo "nothing to confirm"; return 0
     fi
     [ "$(cat "$ZT_DIR/armed")" = "$ZT_TOKEN" ] || { zt_log "FAILED: a different change ($(cat "$ZT_DIR/armed")) is pending"; exit 1; }
     zt_disarm
@@ -272,7 +273,7 @@ zt_teardown() {
     echo "removed"
 }
 
-zt_main() {
+zt_action() {
     case "$ZT_ACTION" in
         apply) zt_apply ;;
         confirm) zt_confirm ;;
@@ -282,4 +283,20 @@ zt_main() {
         commit) zt_commit ;;
         *) zt_log "unknown action $ZT_ACTION"; exit 2 ;;
     esac
+}
+
+# An action that changes the host runs to its end even when the deployer's connection goes (a
+# killed `pulumi up`): its output goes to private files and is passed on only once it is done, so
+# no write to the closed connection ends it between the swap and the arming of its rollback.
+# Nothing reads the connection either. A check changes nothing and streams its output as it comes.
+zt_main() {
+    [ "$ZT_ACTION" = check ] && { zt_action; return; }
+    local out rc
+    out="$(mktemp -d /run/zerotrust-action.XXXXXX)" || exit 1
+    (zt_action) </dev/null >"$out/stdout" 2>"$out/stderr"
+    rc=$?
+    cat "$out/stdout"
+    cat "$out/stderr" >&2
+    rm -rf "$out"
+    exit "$rc"
 }
