@@ -26,6 +26,8 @@ export interface Floor {
     perHost: Map<string, number>;
     ssh: SshTrace[];
     failed: string[];
+    /** CPU (ms) of its ssh clients and of the hosts' sshd. */
+    cpu?: { clients: number; hosts: number };
 }
 
 const now = () => performance.timeOrigin + performance.now();

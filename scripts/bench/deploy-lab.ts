@@ -14,6 +14,7 @@ import { previousStackOutput } from "../../components/previous-output";
 import { StackSettings, scenarioNodes, zeroTrustStack } from "../../stacks/program";
 import { removeLabLeftovers } from "../../test/helpers/lab";
 import { DriverTrace, parseTraces } from "./deploy-trace";
+import { processCpu } from "./proc-cpu";
 
 export interface BenchLab {
     /** The lab's and the stack's name: bdp<N>. */
@@ -57,6 +58,50 @@ export interface OpResult {
     outputs: Record<string, any>;
     /** When the engine said each lab host's creation began and ended (event arrival: up to 0.2 s late). */
     hostCreations: [number, number][];
+    cpu: CpuUse;
+}
+
+/**
+ * CPU used during an operation (ms): this process's own (the program, the Automation API), its
+ * reaped children's (the CLI, with its plugins, their drivers and those's ssh), and the lab hosts'
+ * sshd with every session and program it ran.
+ */
+export interface CpuUse {
+    bench: number;
+    children: number;
+    hosts: number;
+}
+
+interface CpuSnapshot {
+    bench: number;
+    children: number;
+    hosts: Map<string, number>;
+}
+
+function sshdPid(lab: BenchLab, host: string): number | undefined {
+    try {
+        return Number(readFileSync(join(labLayout(lab.name).hostRootOf(host), "sshd.pid"), "utf8").trim()) || undefined;
+    } catch {
+        return undefined;
+    }
+}
+
+export function cpuSnapshot(lab: BenchLab): CpuSnapshot {
+    const usage = process.cpuUsage();
+    const hosts = new Map<string, number>();
+    for (const h of benchHosts(lab)) {
+        const pid = sshdPid(lab, h);
+        const cpu = pid === undefined ? undefined : processCpu(pid);
+        if (cpu) hosts.set(h, cpu.own + cpu.children);
+    }
+    return { bench: (usage.user + usage.system) / 1000, children: processCpu("self")?.children ?? 0, hosts };
+}
+
+/** What was used between two snapshots; a host made in between started from nothing, one removed is not counted. */
+export function cpuBetween(before: CpuSnapshot, after: CpuSnapshot): CpuUse {
+    let hosts = 0;
+    for (const [h, v] of after.hosts) hosts += v - (before.hosts.get(h) ?? 0);
+    return { bench: after.bench - before.bench, children: after.children - before.children, hosts };
 }
 
 const now = () => performance.timeOrigin + performance.now();
@@ -118,12 +163,14 @@ export class BenchStack {
             const pre = e.resourcePreEvent?.metadata;
             if (pre?.op === "create" && pre.urn.endsWith("-namespace")) creating.set(pre.urn, now());
             const done = e.resOutputsEvent ?? e.resOpFailedEvent;
-            if (done && done.metadata.op !== "same") changed.push(nameOf(done.metadata.urn));
+            // A replacement reports several steps of one resource; the read is the program's StackReference to itself.
+            if (done && !["same", "read"].includes(done.metadata.op) && !changed.includes(nameOf(done.metadata.urn))) changed.push(nameOf(done.metadata.urn));
             if (done && creating.has(done.metadata.urn)) hostCreations.push([creating.get(done.metadata.urn)!, now()]);
             if (e.diagnosticEvent?.severity === "error") errors.push(e.diagnosticEvent.message.trim());
         };
         this.programMs = 0;
         this.takeTraces();
+        const cpuBefore = cpuSnapshot(this.lab);
         const begun = now();
         let summary: Record<string, number> | undefined;
         try {
@@ -137,8 +184,9 @@ export class BenchStack {
             throw new Error(`${this.lab.name}: pulumi ${kind} failed: ${errors.join("\n") || String(e)}`);
         }
         const wallMs = now() - begun;
+        const cpu = cpuBetween(cpuBefore, cpuSnapshot(this.lab));
         const outputs = kind === "up" ? Object.fromEntries(Object.entries(await this.stack.outputs()).map(([k, v]) => [k, v.value])) : {};
-        return { wallMs, programMs: this.programMs, resourceChanges: summary ?? {}, changed, drivers: this.takeTraces(), outputs, hostCreations };
+        return { wallMs, programMs: this.programMs, resourceChanges: summary ?? {}, changed, drivers: this.takeTraces(), outputs, hostCreations, cpu };
     }
 
     up(settings: StackSettings): Promise<OpResult> {

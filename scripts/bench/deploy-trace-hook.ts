@@ -6,11 +6,13 @@
 // the session, writes the time to a file of its own), and when it closed, with its host and the
 // concern and action its program names. One JSON line per driver, appended at exit to
 // $ZT_BENCH_TRACE. No payload, key or program text is kept: only those two variable values.
-import * as childProcess from "child_process";
+// The module object itself (not an import wrapper), so that its functions can be replaced.
+import childProcess = require("child_process");
 import { appendFileSync, readFileSync, rmSync } from "fs";
 import { join } from "path";
 import { performance } from "perf_hooks";
 import type { DriverTrace, SshTrace } from "./deploy-trace";
+import { processCpu } from "./proc-cpu";
 
 /** Milliseconds since the epoch, sub-millisecond. */
 const now = () => performance.timeOrigin + performance.now();
@@ -42,7 +44,7 @@ export function readMark(file: string): number | undefined {
 function install(traceFile: string, marksDir: string): void {
     const loaded = now();
     const record: DriverTrace = { pid: process.pid, action: process.argv[2] ?? "?", start: performance.timeOrigin, loaded, routeChecks: [], ssh: [], exit: 0 };
-    const cp = childProcess as { spawn: typeof childProcess.spawn; spawnSync: typeof childProcess.spawnSync };
+    const cp = childProcess;
     const realSpawn = cp.spawn;
     const realSpawnSync = cp.spawnSync;
     let count = 0;
@@ -75,6 +77,9 @@ function install(traceFile: string, marksDir: string): void {
     process.on("exit", (code) => {
         record.exit = now();
         record.code = code;
+        const usage = process.cpuUsage();
+        // Its own CPU, and that of the ssh and ip processes it waited for.
+        record.cpu = { own: (usage.user + usage.system) / 1000, children: processCpu("self")?.children ?? 0 };
         appendFileSync(traceFile, `${JSON.stringify(record)}\n`);
     });
 }

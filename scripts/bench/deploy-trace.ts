@@ -25,6 +25,8 @@ export interface DriverTrace {
     ssh: SshTrace[];
     exit: number;
     code?: number;
+    /** CPU (ms): the driver's own, and its ssh and ip children's. */
+    cpu?: { own: number; children: number };
 }
 
 /** One driver's time, split (ms). `startUp` is node's own start plus loading the driver and reading its request. */

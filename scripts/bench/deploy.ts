@@ -11,7 +11,7 @@ import { readFileSync } from "fs";
 import { cpus, loadavg, totalmem } from "os";
 import { StackSettings } from "../../stacks/program";
 import { FloorTarget, Floor, sshFloor } from "./deploy-floor";
-import { BenchLab, BenchStack, OpResult, benchHosts, benchLabs, benchSettings, descendants, labHostsRss, labLeftovers, removeBenchLab } from "./deploy-lab";
+import { BenchLab, BenchStack, OpResult, benchHosts, benchLabs, benchSettings, cpuBetween, cpuSnapshot, descendants, labHostsRss, labLeftovers, removeBenchLab } from "./deploy-lab";
 import { HostTime, formatChanges, groupChanged, hostTimes, meanOf, median, peakConcurrency, sshCountsByHost, sshSplit, unionLength } from "./deploy-trace";
 
 const SIZES = (process.env.BENCH_SIZES ?? "5 25 50 100").split(/\s+/).filter(Boolean).map(Number);
@@ -81,7 +81,10 @@ async function floorOf(stack: BenchStack, r: OpResult, nodeOf: Map<string, strin
         if (!h || !hostKey || typeof h.managedVia !== "string") return [];
         return [{ node, count, host: h.managedVia, port: 22, user: "root", privateKey: deployerKey, hostKey, onlyVia: r.outputs.labInterfaces }];
     });
-    return sshFloor(targets, PARALLEL);
+    const before = cpuSnapshot(stack.lab);
+    const floor = await sshFloor(targets, PARALLEL);
+    const used = cpuBetween(before, cpuSnapshot(stack.lab));
+    return { ...floor, cpu: { clients: used.children, hosts: used.hosts } };
 }
 
 async function runLab(lab: BenchLab): Promise<LabRun> {
@@ -99,7 +102,7 @@ async function runLab(lab: BenchLab): Promise<LabRun> {
         ["deploy from nothing", `${lab.n} hosts`, {}],
         ["no-op update", "", {}],
         ["add a node", added, { extraAppServers: extra + 1 }],
-        ["rotate a key", "app-1's (keyGenerations)", { keyGenerations: { "app-1": 2 } }],
+        ["rotate a key", "app-1, keyGenerations", { keyGenerations: { "app-1": 2 } }],
         ["revoke a client", "bob", { revokedClients: ["bob"] }],
         ["remove a node", added, { extraAppServers: extra }],
     ];
@@ -143,6 +146,17 @@ function printLab(run: LabRun): void {
         const names = op.r.changed.length <= 14 ? groupChanged(op.r.changed, [...benchHosts(lab), "operator"]) : `(${op.r.changed.length})`;
         console.log(`| ${op.name}${op.detail ? ` (${op.detail})` : ""} | ${s(op.r.wallMs)} | ${formatChanges(op.r.resourceChanges)} | ${op.r.drivers.length} | ${ssh} | ` +
             `${op.floor ? s(op.floor.wall) : "-"} | ${op.floor ? x(op.r.wallMs, op.floor.wall) : "-"} | ${s(op.driversRunning)} | ${s(op.r.programMs)} | ${names} |`);
+    }
+    console.log("\nCPU time (ms; what the shared machine's load does not change much):\n");
+    console.log("| operation | CPU | program + Automation API | engine, plugins, lab commands | drivers (node) | their ssh and ip | lab hosts (sshd, sessions, programs) | floor: ssh + sshd | drivers, their ssh and hosts / floor |");
+    console.log("|---|---|---|---|---|---|---|---|---|");
+    for (const op of ops) {
+        const driversOwn = op.r.drivers.reduce((n, d) => n + (d.cpu?.own ?? 0), 0);
+        const driversChildren = op.r.drivers.reduce((n, d) => n + (d.cpu?.children ?? 0), 0);
+        const total = op.r.cpu.bench + op.r.cpu.children + op.r.cpu.hosts;
+        const floorCpu = op.floor?.cpu ? op.floor.cpu.clients + op.floor.cpu.hosts : 0;
+        console.log(`| ${op.name} | ${ms(total)} | ${ms(op.r.cpu.bench)} | ${ms(op.r.cpu.children - driversOwn - driversChildren)} | ${ms(driversOwn)} | ${ms(driversChildren)} | ` +
+            `${ms(op.r.cpu.hosts)} | ${op.floor?.cpu ? `${ms(op.floor.cpu.clients)} + ${ms(op.floor.cpu.hosts)}` : "-"} | ${floorCpu ? x(driversChildren + op.r.cpu.hosts + driversOwn, floorCpu) : "-"} |`);
     }
     const deploy = ops[0];
     const creations = deploy.r.hostCreations.map(([a, b]) => b - a);
