@@ -49,7 +49,8 @@ function roundTrip(args: string[], mark: string): Promise<SshTrace> {
     });
 }
 
-export async function sshFloor(targets: FloorTarget[], parallel: number): Promise<Floor> {
+/** `sshOptions` go in front of the driver's own (OpenSSH keeps the first value of an option). */
+export async function sshFloor(targets: FloorTarget[], parallel: number, sshOptions: string[] = []): Promise<Floor> {
     const perHost = new Map<string, number>();
     const ssh: SshTrace[] = [];
     const failed: string[] = [];
@@ -64,7 +65,7 @@ export async function sshFloor(targets: FloorTarget[], parallel: number): Promis
                 writeFileSync(join(keyDir, "known_hosts"), knownHostsLine(t), { mode: 0o600 });
                 const began = now();
                 for (let i = 0; i < t.count; i++) {
-                    const r = await roundTrip(sshArguments(t, keyDir), join(keyDir, `mark-${i}`));
+                    const r = await roundTrip([...sshOptions, ...sshArguments(t, keyDir)], join(keyDir, `mark-${i}`));
                     ssh.push(r);
                     if (r.code !== 0) failed.push(`${t.node} (${t.host}): ssh exited ${r.code}`);
                 }

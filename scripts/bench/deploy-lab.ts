@@ -121,7 +121,7 @@ export class BenchStack {
         const hook = join(__dirname, "deploy-trace-hook.js");
         if (/\s/.test(hook)) throw new Error(`the trace hook's path has a space, which NODE_OPTIONS cannot carry: ${hook}`);
         const backend = `file://${join(dir, "state")}`;
-        execFileSync("mkdir", ["-m", "700", join(dir, "state")]);
+        execFileSync("mkdir", ["-m", "700", join(dir, "state"), join(dir, "tmp")]);
         const envVars = {
             PULUMI_BACKEND_URL: backend,
             PULUMI_CONFIG_PASSPHRASE: randomBytes(24).toString("base64"),
@@ -129,6 +129,8 @@ export class BenchStack {
             NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ""} --require ${hook}`.trim(),
             ZT_BENCH_TRACE: traceFile,
             ZT_BENCH_MARKS: marks,
+            // The drivers' key files too: a driver ended by an interruption leaves its own here, removed with the run.
+            TMPDIR: join(dir, "tmp"),
         };
         const stack = await LocalWorkspace.createOrSelectStack({ projectName: `zt-${lab.name}`, stackName: lab.name, program: async () => ({}) }, {
             workDir: dir, envVars,

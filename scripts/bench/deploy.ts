@@ -25,6 +25,8 @@ interface Op {
     detail: string;
     r: OpResult;
     floor?: Floor;
+    /** The same floor with the classic key exchange only (the deployment only). */
+    classicFloor?: Floor;
     hosts: HostTime[];
     /** Time at least one driver ran. */
     driversRunning: number;
@@ -46,6 +48,8 @@ const x = (a: number, b: number) => (b > 0 ? `${(a / b).toFixed(1)}x` : "-");
 const mb = (bytes: number) => `${Math.round(bytes / 1e6)} MB`;
 
 let current: { lab: BenchLab; stack?: BenchStack } | undefined;
+/** The sizes measured so far: an interrupted run still prints their summary. */
+const runs: LabRun[] = [];
 
 function interrupted(signal: string): void {
     process.stderr.write(`\n${signal}: stopping the engine and removing ${current ? `lab ${current.lab.name}` : "nothing (no lab is up)"}\n`);
@@ -60,6 +64,7 @@ function interrupted(signal: string): void {
         const left = labLeftovers(current.lab);
         process.stderr.write(left.length ? `left behind: ${left.join(", ")}\n` : `lab ${current.lab.name} removed: no namespace, interface or directory left\n`);
     }
+    printSummary();
     process.exit(130);
 }
 
@@ -70,7 +75,10 @@ function learnAddresses(nodeOf: Map<string, string>, outputs: Record<string, any
     }
 }
 
-async function floorOf(stack: BenchStack, r: OpResult, nodeOf: Map<string, string>): Promise<Floor | undefined> {
+/** The key exchange a bookworm client and sshd agree on first (sntrup761x25519) against the classic one alone. */
+const CLASSIC_KEX = ["-o", "KexAlgorithms=curve25519-sha256"];
+
+async function floorOf(stack: BenchStack, r: OpResult, nodeOf: Map<string, string>, sshOptions: string[] = []): Promise<Floor | undefined> {
     const counts = sshCountsByHost(r.drivers, nodeOf);
     if (counts.size === 0) return undefined;
     const { deployerKey, hostKeys } = await stack.keys();
@@ -82,7 +90,7 @@ async function floorOf(stack: BenchStack, r: OpResult, nodeOf: Map<string, strin
         return [{ node, count, host: h.managedVia, port: 22, user: "root", privateKey: deployerKey, hostKey, onlyVia: r.outputs.labInterfaces }];
     });
     const before = cpuSnapshot(stack.lab);
-    const floor = await sshFloor(targets, PARALLEL);
+    const floor = await sshFloor(targets, PARALLEL, sshOptions);
     const used = cpuBetween(before, cpuSnapshot(stack.lab));
     return { ...floor, cpu: { clients: used.children, hosts: used.hosts } };
 }
@@ -114,8 +122,9 @@ async function runLab(lab: BenchLab): Promise<LabRun> {
             learnAddresses(nodeOf, r.outputs);
             if (name === "deploy from nothing") rssPerHost = labHostsRss(lab) / lab.n;
             const floor = name === "destroy" ? undefined : await floorOf(stack, r, nodeOf);
+            const classicFloor = name === "deploy from nothing" ? await floorOf(stack, r, nodeOf, CLASSIC_KEX) : undefined;
             const op: Op = {
-                name, detail, r, floor, hosts: hostTimes(r.drivers, nodeOf),
+                name, detail, r, floor, classicFloor, hosts: hostTimes(r.drivers, nodeOf),
                 driversRunning: unionLength(r.drivers.map((d) => [d.start, d.exit])), load: loadavg()[0],
             };
             ops.push(op);
@@ -173,6 +182,13 @@ function printLab(run: LabRun): void {
         const d = deploy.r.drivers.flatMap((dr) => dr.ssh.map(sshSplit));
         console.log(`SSH set-up per connection (median): ${ms(median(d.map((c) => c.connect)))} in the deployment, ${ms(median(f.map((c) => c.connect)))} in its floor; ` +
             `a bare session: ${ms(median(f.map((c) => c.onHost)))}`);
+        const c = deploy.classicFloor;
+        if (c?.cpu && deploy.floor.cpu) {
+            const per = (fl: Floor) => fl.cpu!.clients / fl.ssh.length;
+            console.log(`the floor again with the classic key exchange only (curve25519-sha256, not sntrup761x25519): ${s(c.wall)} against ${s(deploy.floor.wall)}; ` +
+                `SSH set-up median ${ms(median(c.ssh.map((t) => sshSplit(t).connect)))}; ssh client CPU per connection ${ms(per(c))} against ${ms(per(deploy.floor))}, ` +
+                `sshd ${ms(c.cpu.hosts / c.ssh.length)} against ${ms(deploy.floor.cpu.hosts / deploy.floor.ssh.length)}`);
+        }
     }
     if (run.leftovers.length) console.log(`LEFT BEHIND after the run: ${run.leftovers.join(", ")}`);
 }
@@ -218,7 +234,6 @@ async function main(): Promise<void> {
     const pulumiVersion = execFileSync("pulumi", ["version"], { encoding: "utf8" }).trim();
     console.log(`zerotrust deployment benchmark: ${cpus().length} cores (${cpus()[0]?.model ?? "?"}), ${mb(totalmem())} RAM, node ${process.version}, ` +
         `pulumi ${pulumiVersion} (parallel ${PARALLEL}), load average ${loadavg().map((l) => l.toFixed(1)).join(" ")} at start`);
-    const runs: LabRun[] = [];
     for (const lab of labs) {
         const perHost = runs.map((r) => r.rssPerHost ?? 0).pop() ?? 0;
         // The lab's hosts, the engine and its plugins, with room to spare.
@@ -231,6 +246,10 @@ async function main(): Promise<void> {
         runs.push(run);
         printLab(run);
     }
+    printSummary();
+}
+
+function printSummary(): void {
     if (runs.length === 0) return;
     printHostTable(runs);
     printGoals(runs);
