@@ -11,41 +11,15 @@ import { readFileSync } from "fs";
 import { cpus, loadavg, totalmem } from "os";
 import { StackSettings } from "../../stacks/program";
 import { FloorTarget, Floor, sshFloor } from "./deploy-floor";
-import { BenchLab, BenchStack, OpResult, benchHosts, benchLabs, benchSettings, cpuBetween, cpuSnapshot, descendants, labHostsRss, labLeftovers, removeBenchLab } from "./deploy-lab";
-import { HostTime, formatChanges, groupChanged, hostTimes, meanOf, median, peakConcurrency, sshCountsByHost, sshSplit, unionLength } from "./deploy-trace";
+import { BenchLab, BenchStack, OpResult, benchLabs, benchSettings, cpuBetween, cpuSnapshot, descendants, labHostsRss, labLeftovers, removeBenchLab } from "./deploy-lab";
+import { LabRun, Op, mb, printGoals, printHostTable, printLab, s } from "./deploy-report";
+import { formatChanges, hostTimes, sshCountsByHost, unionLength } from "./deploy-trace";
 
 const SIZES = (process.env.BENCH_SIZES ?? "5 25 50 100").split(/\s+/).filter(Boolean).map(Number);
 /** The engine's own default (pulumi up --parallel): 4 per core, or PULUMI_PARALLEL. */
 const PARALLEL = Number(process.env.PULUMI_PARALLEL) > 0 ? Number(process.env.PULUMI_PARALLEL) : 4 * cpus().length;
 /** Sizes past this run only if the machine has the memory for them. */
 const ALWAYS_UP_TO = 50;
-
-interface Op {
-    name: string;
-    detail: string;
-    r: OpResult;
-    floor?: Floor;
-    /** The same floor with the classic key exchange only (the deployment only). */
-    classicFloor?: Floor;
-    hosts: HostTime[];
-    /** Time at least one driver ran. */
-    driversRunning: number;
-    load: number;
-}
-
-interface LabRun {
-    lab: BenchLab;
-    ops: Op[];
-    rssPerHost?: number;
-    leftovers: string[];
-    loadBefore: number;
-    loadAfter: number;
-}
-
-const s = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
-const ms = (x: number) => `${Math.round(x)} ms`;
-const x = (a: number, b: number) => (b > 0 ? `${(a / b).toFixed(1)}x` : "-");
-const mb = (bytes: number) => `${Math.round(bytes / 1e6)} MB`;
 
 let current: { lab: BenchLab; stack?: BenchStack } | undefined;
 /** The sizes measured so far: an interrupted run still prints their summary. */
@@ -144,90 +118,6 @@ function memAvailable(): number {
     return Number(/MemAvailable:\s+(\d+)/.exec(readFileSync("/proc/meminfo", "utf8"))?.[1] ?? 0) * 1024;
 }
 
-function printLab(run: LabRun): void {
-    const { lab, ops } = run;
-    console.log(`\n### N = ${lab.n} (lab ${lab.name}; load average ${run.loadBefore.toFixed(1)} before, ${run.loadAfter.toFixed(1)} after; ` +
-        `lab hosts' processes ${run.rssPerHost ? mb(run.rssPerHost) : "-"} resident per host)\n`);
-    console.log("| operation | time | engine summary | drivers | SSH connections | SSH floor | time / floor | drivers running | program | resources changed |");
-    console.log("|---|---|---|---|---|---|---|---|---|---|");
-    for (const op of ops) {
-        const ssh = op.r.drivers.reduce((n, d) => n + d.ssh.length, 0);
-        const names = op.r.changed.length <= 14 ? groupChanged(op.r.changed, [...benchHosts(lab), "operator"]) : `(${op.r.changed.length})`;
-        console.log(`| ${op.name}${op.detail ? ` (${op.detail})` : ""} | ${s(op.r.wallMs)} | ${formatChanges(op.r.resourceChanges)} | ${op.r.drivers.length} | ${ssh} | ` +
-            `${op.floor ? s(op.floor.wall) : "-"} | ${op.floor ? x(op.r.wallMs, op.floor.wall) : "-"} | ${s(op.driversRunning)} | ${s(op.r.programMs)} | ${names} |`);
-    }
-    console.log("\nCPU time (ms; what the shared machine's load does not change much):\n");
-    console.log("| operation | CPU | program + Automation API | engine, plugins, lab commands | drivers (node) | their ssh and ip | lab hosts (sshd, sessions, programs) | floor: ssh + sshd | drivers, their ssh and hosts / floor |");
-    console.log("|---|---|---|---|---|---|---|---|---|");
-    for (const op of ops) {
-        const driversOwn = op.r.drivers.reduce((n, d) => n + (d.cpu?.own ?? 0), 0);
-        const driversChildren = op.r.drivers.reduce((n, d) => n + (d.cpu?.children ?? 0), 0);
-        const total = op.r.cpu.bench + op.r.cpu.children + op.r.cpu.hosts;
-        const floorCpu = op.floor?.cpu ? op.floor.cpu.clients + op.floor.cpu.hosts : 0;
-        console.log(`| ${op.name} | ${ms(total)} | ${ms(op.r.cpu.bench)} | ${ms(op.r.cpu.children - driversOwn - driversChildren)} | ${ms(driversOwn)} | ${ms(driversChildren)} | ` +
-            `${ms(op.r.cpu.hosts)} | ${op.floor?.cpu ? `${ms(op.floor.cpu.clients)} + ${ms(op.floor.cpu.hosts)}` : "-"} | ${floorCpu ? x(driversChildren + op.r.cpu.hosts + driversOwn, floorCpu) : "-"} |`);
-    }
-    const deploy = ops[0];
-    const creations = deploy.r.hostCreations.map(([a, b]) => b - a);
-    console.log(`\nlab host creation (namespace, veth, sshd; engine events, up to 0.2 s late): median ${s(median(creations))} each; ` +
-        `peak drivers at once: ${peakConcurrency(deploy.r.drivers)} (engine parallel ${PARALLEL})`);
-    const programs = new Map<string, number[]>();
-    for (const d of deploy.r.drivers) for (const c of d.ssh) {
-        const key = `${c.concern ?? "?"} ${c.action ?? "?"}`;
-        programs.set(key, [...(programs.get(key) ?? []), sshSplit(c).onHost]);
-    }
-    console.log(`on the host per program (deploy from nothing, median): ${[...programs.entries()].sort().map(([k, v]) => `${k} ${ms(median(v))} (${v.length})`).join(", ")}`);
-    if (deploy.floor) {
-        const f = deploy.floor.ssh.map(sshSplit);
-        const d = deploy.r.drivers.flatMap((dr) => dr.ssh.map(sshSplit));
-        console.log(`SSH set-up per connection (median): ${ms(median(d.map((c) => c.connect)))} in the deployment, ${ms(median(f.map((c) => c.connect)))} in its floor; ` +
-            `a bare session: ${ms(median(f.map((c) => c.onHost)))}`);
-        const c = deploy.classicFloor;
-        if (c?.cpu && deploy.floor.cpu) {
-            const per = (fl: Floor) => fl.cpu!.clients / fl.ssh.length;
-            console.log(`the floor again with the classic key exchange only (curve25519-sha256, not sntrup761x25519): ${s(c.wall)} against ${s(deploy.floor.wall)}; ` +
-                `SSH set-up median ${ms(median(c.ssh.map((t) => sshSplit(t).connect)))}; ssh client CPU per connection ${ms(per(c))} against ${ms(per(deploy.floor))}, ` +
-                `sshd ${ms(c.cpu.hosts / c.ssh.length)} against ${ms(deploy.floor.cpu.hosts / deploy.floor.ssh.length)}`);
-        }
-    }
-    if (run.leftovers.length) console.log(`LEFT BEHIND after the run: ${run.leftovers.join(", ")}`);
-}
-
-/** Where a host's time goes, per N, for the deployment and for adding a node (means per host touched). */
-function printHostTable(runs: LabRun[]): void {
-    console.log("\n### Where a host's time goes (mean per host touched; the drivers' traces)\n");
-    console.log("| N | operation | hosts | drivers | SSH conns | span | driver start-up (node + load) | route checks | SSH set-up | on the host | other in driver | engine between steps | SSH floor | drivers / floor |");
-    console.log("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
-    for (const run of runs) for (const op of run.ops.filter((o) => ["deploy from nothing", "add a node", "rotate a key"].includes(o.name))) {
-        const hs = op.hosts;
-        const m = (f: (h: HostTime) => number) => meanOf(hs, f);
-        const floors = hs.map((h) => op.floor?.perHost.get(h.host)).filter((v): v is number => v !== undefined);
-        const floorMean = meanOf(floors, (v) => v);
-        console.log(`| ${run.lab.n} | ${op.name} | ${hs.length} | ${m((h) => h.drivers).toFixed(1)} | ${m((h) => h.ssh).toFixed(1)} | ${s(m((h) => h.span))} | ` +
-            `${ms(m((h) => h.nodeStart))} + ${ms(m((h) => h.driverLoad))} | ${ms(m((h) => h.routeChecks))} | ${ms(m((h) => h.sshConnect))} | ${ms(m((h) => h.onHost))} | ` +
-            `${ms(m((h) => h.other))} | ${s(m((h) => h.betweenSteps))} | ${ms(floorMean)} | ${x(m((h) => h.total), floorMean)} |`);
-    }
-}
-
-function printGoals(runs: LabRun[]): void {
-    const op = (run: LabRun, name: string) => run.ops.find((o) => o.name === name)!;
-    const base = runs[0];
-    console.log("\n### Goals (ratios; nothing is asserted)\n");
-    console.log(`- cost linear in N: deploy from nothing per host ${runs.map((r) => `${r.lab.n}: ${s(op(r, "deploy from nothing").r.wallMs / r.lab.n)}`).join(", ")}; ` +
-        `no-op update ${runs.map((r) => `${r.lab.n}: ${s(op(r, "no-op update").r.wallMs)}`).join(", ")}`);
-    const big = runs.find((r) => r.lab.n === 50) ?? runs[runs.length - 1];
-    if (big !== base) {
-        console.log(`- a one-node change at ${big.lab.n} hosts against ${base.lab.n} (goal: within 2x): ` +
-            ["add a node", "rotate a key", "revoke a client", "remove a node"].map((n) => `${n} ${x(op(big, n).r.wallMs, op(base, n).r.wallMs)}`).join(", "));
-    }
-    console.log(`- deploying a host against its SSH floor (goal: within 3x; drivers' time per host / its round trips in sequence): ` +
-        runs.map((r) => {
-            const d = op(r, "deploy from nothing");
-            const ratios = d.hosts.map((h) => h.total / (d.floor?.perHost.get(h.host) ?? NaN)).filter(Number.isFinite);
-            return `${r.lab.n}: median ${median(ratios).toFixed(1)}x, max ${Math.max(...ratios).toFixed(1)}x; whole deployment ${x(d.r.wallMs, d.floor?.wall ?? 0)} its floor`;
-        }).join("; "));
-}
-
 async function main(): Promise<void> {
     for (const sig of ["SIGINT", "SIGTERM", "SIGHUP"]) process.on(sig, () => interrupted(sig));
     const labs = benchLabs(SIZES);
@@ -244,7 +134,7 @@ async function main(): Promise<void> {
         }
         const run = await runLab(lab);
         runs.push(run);
-        printLab(run);
+        printLab(run, PARALLEL);
     }
     printSummary();
 }

@@ -4,6 +4,7 @@ import test from "ava";
 import { benchHosts, benchLabs, benchSettings } from "../../scripts/bench/deploy-lab";
 import { DriverTrace, formatChanges, groupChanged, hostTimes, peakConcurrency, splitDriver, sshCountsByHost, unionLength } from "../../scripts/bench/deploy-trace";
 import { markedSshArguments, programLabel } from "../../scripts/bench/deploy-trace-hook";
+import { LabRun, Op, printGoals, printHostTable, printLab } from "../../scripts/bench/deploy-report";
 import { composeHostProgram } from "../../components/remote/script";
 
 /** A driver that applies and confirms on `host` from t0: 40 ms node, 10 ms load, 5 ms route check, two connections. */
@@ -75,4 +76,39 @@ test("each size has a lab of its own in the benchmark's ranges, with the dev sta
     t.is(benchHosts(labs[0]).length, 6, "the five and the one it adds");
     t.throws(() => benchLabs([4]), { message: /BENCH_SIZES: 4 / });
     t.throws(() => benchLabs([5, 6, 7, 8, 9, 10]), { message: /at most 5 sizes/ });
+});
+
+test("the goals are printed as ratios of the sizes' figures: a one-node change at 50 hosts against 5, a host against its floor", (t) => {
+    const labs = benchLabs([5, 50]);
+    const driverAt = (host: string) => driver(1, 0, host);
+    const run = (i: number, scale: number): LabRun => ({
+        lab: labs[i], leftovers: [], loadBefore: 1, loadAfter: 1, rssPerHost: 17e6,
+        ops: ["deploy from nothing", "no-op update", "add a node", "rotate a key", "revoke a client", "remove a node", "destroy"].map((name): Op => {
+            const drivers = name === "destroy" ? [] : [driverAt("10.0.0.1")];
+            const floor = { wall: 100, perHost: new Map([["db", 210]]), ssh: drivers[0]?.ssh ?? [], failed: [], cpu: { clients: 10, hosts: 5 } };
+            return {
+                name, detail: "", driversRunning: 420, load: 1, hosts: hostTimes(drivers, new Map([["10.0.0.1", "db"]])), floor: drivers.length ? floor : undefined,
+                r: {
+                    wallMs: (name === "deploy from nothing" ? 1000 * labs[i].n : 10_000) * scale, programMs: 5, resourceChanges: { create: 1 }, changed: ["db-firewall"],
+                    drivers, outputs: {}, hostCreations: [], cpu: { bench: 100 * scale, children: 900 * scale, hosts: 0 },
+                },
+            };
+        }),
+    });
+    const lines: string[] = [];
+    const log = console.log;
+    console.log = (line: string) => { lines.push(line); };
+    try {
+        printLab(run(0, 1), 8);
+        printHostTable([run(0, 1), run(1, 1.5)]);
+        printGoals([run(0, 1), run(1, 1.5)]);
+    } finally {
+        console.log = log;
+    }
+    const text = lines.join("\n");
+    t.regex(text, /\| deploy from nothing \| 5\.0 s \| 1 created \| 1 \| 2 \| 0\.1 s \| 50\.0x \|/);
+    t.regex(text, /50 against 5 hosts \(10\.0x the hosts\): 15\.0x the time, 1\.5x the CPU/);
+    t.regex(text, /a one-node change at 50 hosts against 5 \(goal: within 2x\), time and CPU: add a node 1\.5x and 1\.5x, rotate a key 1\.5x/);
+    // The host's drivers took 420 ms against 210 ms of round trips in sequence.
+    t.regex(text, /5: median 2\.0x, max 2\.0x; the whole deployment 50\.0x its floor/);
 });
