@@ -48,14 +48,16 @@ test("sshd: keyboard-interactive off on every release, with OpenSSH 8.4's own ke
     t.notRegex(conf("debian-13"), /ChallengeResponse/);
 });
 
-test("nginx: ssl_conf_command only where nginx knows it (1.19.4 and later); the rest is the same on every release", (t) => {
+test("nginx: ssl_conf_command only where nginx knows it (1.19.4 and later), HTTP/2 in each release's syntax; the rest is the same on every release", (t) => {
     const conf = (r: string) => renderGatewayConfig({
         listenPort: 443, listenIPv6: false, serverName: "gw.example.internal", upstreams: ["10.77.0.5:8080"], allowedDns: ["CN=alice,O=zerotrust"],
         verifyDepth: 1, allowTls12: false, pidFile: "/run/gw.pid", errorLog: "/var/log/gw.log", sessionEpoch: "e", release: RELEASES[r],
     });
     t.notRegex(conf("debian-11"), /ssl_conf_command/);
     t.regex(conf("debian-12"), /ssl_conf_command NumTickets 1;/);
-    t.is(conf("debian-13"), conf("debian-12"));
+    t.regex(conf("debian-12"), /listen 443 ssl http2 default_server;/);
+    t.regex(conf("debian-13"), /listen 443 ssl default_server;\n {8}http2 on;/);
+    t.is(conf("debian-13"), conf("debian-12").replace("listen 443 ssl http2 default_server;\n", "listen 443 ssl default_server;\n        http2 on;\n"));
     t.is(conf("debian-11"), conf("debian-12").replace("        ssl_conf_command NumTickets 1;\n", ""));
 });
 
