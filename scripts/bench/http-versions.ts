@@ -56,7 +56,8 @@ function getH1(t: Target, via: { socket: TLSSocket } | { agent: Agent }): Promis
     });
 }
 
-function getH2(client: ClientHttp2Session): Promise<number> {
+/** One GET / on an open HTTP/2 session: its status, once the body is read. */
+export function getH2(client: ClientHttp2Session): Promise<number> {
     return new Promise((resolve, reject) => {
         const req = client.request({ ":path": "/" });
         let status = 0;

@@ -9,6 +9,7 @@ import { request as httpsRequest } from "https";
 import { connect as tlsConnect } from "tls";
 import { IDENTITY_HEADERS } from "../../../components/render/nginx";
 import { CurlResult, curl } from "../gateway-clients";
+import { getH2 } from "../../../scripts/bench/http-versions";
 
 export interface GatewayCase {
     /** Who asks, for the messages: "alice", "carol (not on the allowlist)". */
@@ -75,13 +76,7 @@ export async function holdConnection(address: string, host: string, ca: string, 
     socket.once("close", () => { held.closedAt = Date.now(); });
     const get = (): Promise<number> => new Promise((resolve, reject) => {
         if (h2) {
-            const req = h2.request({ ":path": "/" });
-            let status = 0;
-            req.on("response", (h) => { status = Number(h[":status"]); });
-            req.on("error", reject);
-            req.resume();
-            req.on("end", () => resolve(status));
-            req.end();
+            getH2(h2).then(resolve, reject);
         } else {
             // No agent: the request goes over this socket, which stays open for the next (keep-alive).
             const req = httpsRequest({ host, path: "/", createConnection: () => socket, headers: { Connection: "keep-alive" } },
