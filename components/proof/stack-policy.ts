@@ -4,8 +4,12 @@
 import { MeshPlan } from "../mesh-plan";
 import { CompiledPolicy, PolicyMember, PolicyRule, compilePolicy } from "../policy";
 
+/** A member's policy facts; keyed by name in the output, so that a preview shows only members that change. */
+export type ProofMember = Omit<PolicyMember, "name">;
+
 export interface ProofPolicy {
-    members: PolicyMember[];
+    /** By name; a stack deployed before members were keyed exported a list, read as well. */
+    members: Record<string, ProofMember> | PolicyMember[];
     rules: PolicyRule[];
     addresses: Record<string, { v4: string; v6?: string }>;
     wgInterface: string;
@@ -15,7 +19,7 @@ export interface ProofPolicy {
 
 export function proofPolicy(plan: MeshPlan, rules: PolicyRule[], nodes: { member: string; meshPing: boolean }[]): ProofPolicy {
     return {
-        members: plan.policy.members.map((m) => ({ name: m.name, tags: [...m.tags], kind: m.kind, management: m.management })),
+        members: Object.fromEntries(plan.policy.members.map((m) => [m.name, { tags: [...m.tags], kind: m.kind, management: m.management }])),
         rules: rules.map((r) => ({ ...r, ports: [...r.ports] })),
         addresses: Object.fromEntries(plan.members.map((m) => [m.name, { v4: m.address, ...(m.address6 ? { v6: m.address6 } : {}) }])),
         wgInterface: plan.interfaceName,
@@ -24,5 +28,6 @@ export function proofPolicy(plan: MeshPlan, rules: PolicyRule[], nodes: { member
 }
 
 export function compiledFrom(p: ProofPolicy): CompiledPolicy {
-    return compilePolicy(p.members, p.rules);
+    const members = Array.isArray(p.members) ? p.members : Object.entries(p.members).map(([name, m]) => ({ name, ...m }));
+    return compilePolicy(members, p.rules);
 }

@@ -31,6 +31,8 @@ const ROLLBACK_SECONDS = 8;
 const KEY_SWITCH_SECONDS = 3; // zero-trust-node.ts
 const HOSTS = ["gateway", "app-1", "app-2", "db", "dev-box", "app-3"];
 const CONCERNS = ["wireguard", "firewall", "ssh"] as const;
+/** The host program's firewall fragment: functions only, so sourcing it defines them and runs nothing. */
+const FIREWALL_FRAGMENT = readFileSync(join(ROOT, "components", "remote", "host", "firewall.sh"), "utf8");
 
 interface Settings { extraAppServers: number; keyGenerations?: Record<string, number> }
 const BASE: Settings = { extraAppServers: 0 };
@@ -89,7 +91,8 @@ function hostState(host: string): Record<string, string> {
     const script = {
         // Peers by key: pre-shared key, allowed IPs, keepalive (endpoints roam, handshakes and counters move).
         wireguard: "{ ip -o addr show dev wg0 scope global | awk '{ print $4 }'; wg show wg0 dump | awk '{ print $1, $2, $4, $NF }' | sort; } 2>/dev/null",
-        firewall: "nft -s list table inet zerotrust 2>/dev/null || echo absent",
+        // Without the drop record's elements (what the host saw, not configuration), as the drift check reads it.
+        firewall: `${FIREWALL_FRAGMENT}\n{ nft -s list table inet zerotrust 2>/dev/null || echo absent; } | zt_without_drop_record`,
         ssh: "cat /etc/ssh/sshd_config.d/zerotrust.conf 2>/dev/null || echo absent",
     };
     // A host not made yet (or removed) has nothing applied: what the scripts print on a bare host.
