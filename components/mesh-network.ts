@@ -5,11 +5,12 @@ import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import { createHash } from "crypto";
 import { MemberFacts, wireGuardInterfaceFor } from "./enforcement";
+import { MeshMemberData } from "./mesh-member";
 import { MeshPlan, PlannedMember, planMesh } from "./mesh-plan";
 import { PolicyExpectations, PolicyRule } from "./policy";
 import { PskHolder, derivePresharedKey } from "./preshared-keys";
 import { renderWireGuardConfig } from "./render/wireguard";
-import { checkEndpoint, checkIPv6Endpoint } from "./validate";
+import { ValidationError, checkEndpoint, checkIPv6Endpoint } from "./validate";
 import { clampPrivateKey, publicKeyOf } from "./wireguard-keys";
 
 export interface MeshNodeArgs {
@@ -201,6 +202,25 @@ export class MeshNetwork extends pulumi.ComponentResource {
             this.members[m.name] = { ...m, publicKey: publicKeys[m.name], privateKey: privateKeys.get(m.name)!, config, endpoint: specs.get(m.name)!.endpoint };
         }
         this.registerOutputs({ addresses: this.addresses, ...(plan.cidr6 ? { addresses6: this.addresses6 } : {}), publicKeys });
+    }
+
+    /**
+     * One member as plain data: what a ZeroTrustNode takes as `member` (a node), or as `deployerPeer`
+     * and a LabOperator as `member` (an operator peer). Throws for a name that is no member.
+     */
+    member(name: string): MeshMemberData {
+        const m = this.members[name];
+        if (!m) {
+            throw new ValidationError("member", name, `is not a member of this mesh (gateway clients have no key); its members are ${Object.keys(this.members).join(", ")}`);
+        }
+        return {
+            name: m.name, kind: m.kind, address: m.address, ...(m.address6 ? { address6: m.address6 } : {}),
+            ...(m.listenPort !== undefined ? { listenPort: m.listenPort } : {}),
+            interfaceName: this.plan.interfaceName,
+            addresses: this.addresses, ...(this.plan.cidr6 ? { addresses6: this.addresses6 } : {}),
+            policy: this.plan.policy,
+            publicKey: m.publicKey, privateKey: m.privateKey, wireguardConfig: m.config,
+        };
     }
 
     /** A member's wg-quick configuration (secret). */

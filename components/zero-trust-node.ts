@@ -8,7 +8,7 @@ import { existsSync } from "fs";
 import { join } from "path";
 import { firewallSpecFor } from "./enforcement";
 import { HostConnection, checkConnection, checkPinnedHostKey } from "./hosts/connection";
-import { MeshMember, MeshNetwork } from "./mesh-network";
+import { MeshMemberData, checkMemberData } from "./mesh-member";
 import { CompiledPolicy } from "./policy";
 import { renderFirewall } from "./render/nftables";
 import { DEFAULT_RELEASE, ReleaseProfile, releaseProfile } from "./render/releases";
@@ -19,10 +19,11 @@ import { SshTarget } from "./remote/ssh";
 import { ValidationError, checkHost, checkPort, checkPositiveInt, checkSource } from "./validate";
 
 export interface ZeroTrustNodeArgs {
-    /** The mesh this node belongs to. */
-    mesh: MeshNetwork;
-    /** The node's member name in the mesh. Default: the resource name. */
-    member?: string;
+    /**
+     * The node's member of the mesh, as data: what `mesh.member("db")` returns, or the same data
+     * from the stack that owns the mesh (the node need not live in the mesh's program).
+     */
+    member: MeshMemberData;
     /** How to reach the host while bootstrapping (underlay). */
     connection: HostConnection;
     /**
@@ -56,11 +57,12 @@ export interface ZeroTrustNodeArgs {
      */
     runsAfter?: pulumi.Resource[];
     /**
-     * The operator peer the deployer's own tunnel is (mesh-only nodes): when its key rotates, the
-     * node's peer entry for it switches in the same cut-over as a key of the node's own. Without it,
-     * rotating that peer's key while SSH is mesh-only would cut the deployer off. Default: none.
+     * The operator peer the deployer's own tunnel is (mesh-only nodes), as data (`mesh.member(name)`):
+     * when its key rotates, the node's peer entry for it switches in the same cut-over as a key of the
+     * node's own. Without it, rotating that peer's key while SSH is mesh-only would cut the deployer
+     * off. Default: none.
      */
-    deployerPeer?: string;
+    deployerPeer?: MeshMemberData;
 }
 
 const SSH_PORT = 22;
@@ -136,11 +138,8 @@ export class ZeroTrustNode extends pulumi.ComponentResource {
     readonly keyCutover?: command.local.Command;
 
     constructor(name: string, args: ZeroTrustNodeArgs, opts?: pulumi.ComponentResourceOptions) {
-        const member = args.member ?? name;
-        const planned = args.mesh.members[member];
-        if (!planned || planned.kind !== "node") {
-            throw new ValidationError("member", member, "must name a node of the mesh (operator peers are not hosts)");
-        }
+        const planned = checkMemberData("member", args.member, "node");
+        const member = planned.name;
         const meshOnly = args.sshOverMeshOnly ?? false;
         const bootstrap = (args.bootstrapSshSources ?? []).map((s, i) => checkSource(`bootstrapSshSources[${i}]`, s));
         if (!meshOnly && bootstrap.length === 0) {
@@ -153,9 +152,9 @@ export class ZeroTrustNode extends pulumi.ComponentResource {
             throw new ValidationError("forwardPolicy", forwardPolicy, "use \"drop\" or \"accept\"");
         }
         checkConnection("connection", args.connection);
-        const deployer = args.deployerPeer === undefined ? undefined : args.mesh.members[args.deployerPeer];
-        if (args.deployerPeer !== undefined && deployer?.kind !== "operator") {
-            throw new ValidationError("deployerPeer", args.deployerPeer, "must name an operator peer of the mesh (the deployer's own tunnel)");
+        const deployer = args.deployerPeer === undefined ? undefined : checkMemberData("deployerPeer", args.deployerPeer, "operator");
+        if (deployer && planned.addresses[deployer.name] !== deployer.address) {
+            throw new ValidationError("deployerPeer", deployer.name, `is not an operator peer of ${member}'s mesh: pass a member of the same mesh`);
         }
         const user = args.connection.user ?? "root";
         const publicTcpPorts = (args.publicTcpPorts ?? []).map((p, i) => checkPort(`publicTcpPorts[${i}]`, p));
@@ -164,17 +163,15 @@ export class ZeroTrustNode extends pulumi.ComponentResource {
         this.member = member;
         this.meshAddress = planned.address;
         this.meshAddress6 = planned.address6;
-        this.meshAddresses = args.mesh.addresses;
+        this.meshAddresses = planned.addresses;
         this.publicTcpPorts = publicTcpPorts;
         this.release = release;
-        this.policy = args.mesh.plan.policy;
-        const mesh = args.mesh;
-        const plan = mesh.plan;
+        this.policy = planned.policy;
 
-        const addresses6 = plan.cidr6 ? new Map(Object.entries(mesh.addresses6)) : undefined;
+        const addresses6 = planned.addresses6 ? new Map(Object.entries(planned.addresses6)) : undefined;
         this.meshPing = args.meshPing ?? true;
-        const firewall = renderFirewall(firewallSpecFor(plan.policy, member, new Map(Object.entries(mesh.addresses)), {
-            wgInterface: plan.interfaceName,
+        const firewall = renderFirewall(firewallSpecFor(planned.policy, member, new Map(Object.entries(planned.addresses)), {
+            wgInterface: planned.interfaceName,
             wgPort: planned.listenPort ?? 51820,
             sshPort: SSH_PORT,
             sshBootstrapSources: meshOnly ? [] : bootstrap,
@@ -206,11 +203,12 @@ export class ZeroTrustNode extends pulumi.ComponentResource {
             ...[opts?.dependsOn].flat().filter((r): r is pulumi.Resource => pulumi.Resource.isInstance(r)),
             ...(args.runsAfter ?? []),
         ];
-        const wireguardFiles = mesh.configOf(member).apply((c) => ({ "wg.conf": c }));
-        const wireguardVars = { ZT_IFACE: plan.interfaceName };
+        // Secret whatever the caller passed: it holds the private key and the pre-shared keys.
+        const wireguardFiles = pulumi.secret(pulumi.output(planned.wireguardConfig)).apply((c) => ({ "wg.conf": c }));
+        const wireguardVars = { ZT_IFACE: planned.interfaceName };
         let keySwitchAt: pulumi.Output<number | undefined> | undefined;
         if (meshOnly) {
-            this.keyCutover = this.keyCutoverCommand(`${name}-key-cutover`, mesh.members[member].privateKey, deployer, wireguardVars);
+            this.keyCutover = this.keyCutoverCommand(`${name}-key-cutover`, pulumi.secret(pulumi.output(planned.privateKey)), deployer, wireguardVars);
             keySwitchAt = this.keyCutover.stdout.apply(keySwitchTime);
             // First contact: before the mesh exists the only way in is the underlay. This runs once
             // (later WireGuard changes go over the mesh) and is confirmed over the mesh, which
@@ -273,10 +271,10 @@ export class ZeroTrustNode extends pulumi.ComponentResource {
      * only a new key (or a new way to reach the host) makes, it stages the key over the tunnel that
      * still works. It is outside the host's chain, so it runs before the deployer's tunnel changes.
      */
-    private keyCutoverCommand(resourceName: string, privateKey: pulumi.Output<string>, deployer: MeshMember | undefined,
+    private keyCutoverCommand(resourceName: string, privateKey: pulumi.Output<string>, deployer: MeshMemberData | undefined,
         vars: Record<string, string>): command.local.Command {
         // Only keys: the cut-over changes (and runs) when one of them does, not with every peer change.
-        const deployerPeer = deployer ? deployer.publicKey.apply((key) => `${deployer.address} ${key}`) : undefined;
+        const deployerPeer = deployer ? pulumi.output(deployer.publicKey).apply((key) => `${deployer.address} ${key}`) : undefined;
         const request = pulumi.all([privateKey, deployerPeer, this.connection]).apply(([key, peer, conn]): string => JSON.stringify({
             action: "cutover", concern: "wireguard", vars: { ...vars, ZT_SWITCH_SECONDS: KEY_SWITCH_SECONDS },
             files: { "wg.key": key, ...(peer ? { "deployer.peer": peer } : {}) },

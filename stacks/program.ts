@@ -117,14 +117,14 @@ export function zeroTrustStack(stack: string, s: StackSettings) {
     // and its tunnel changes only after every node's key cut-over has been staged over it.
     let cutoversMade: (cutovers: pulumi.Resource[]) => void = () => undefined;
     const cutovers = new Promise<pulumi.Resource[]>((resolve) => { cutoversMade = resolve; });
-    const operator = lab ? new LabOperator("operator", { network: lab, mesh, member: SEED_OPERATOR, after: cutovers }) : undefined;
+    const operator = lab ? new LabOperator("operator", { network: lab, member: mesh.member(SEED_OPERATOR), after: cutovers }) : undefined;
 
     // A retired node stays placed and in the mesh, but has no ZeroTrustNode: this update removes its
     // configuration, over the mesh its peers still give it.
     let configured: (ZeroTrustNode | undefined)[] = [];
     try {
         configured = nodes.map((n) => retired.has(n.name) ? undefined : new ZeroTrustNode(n.name, {
-            mesh,
+            member: mesh.member(n.name),
             connection: placed[n.name].connection,
             sshOverMeshOnly: s.sshOverMeshOnly,
             bootstrapSshSources,
@@ -133,7 +133,7 @@ export function zeroTrustStack(stack: string, s: StackSettings) {
             // Not the component's dependsOn: its children (the key cut-over) would wait for the tunnel too.
             runsAfter: operator ? [operator.tunnel] : [],
             // The deployer's tunnel is the operator peer's (this machine in the lab): its key rotation cuts over too.
-            deployerPeer: SEED_OPERATOR,
+            deployerPeer: mesh.member(SEED_OPERATOR),
         }));
     } finally {
         // Also when a node is refused: the operator's registration must not wait forever.

@@ -7,7 +7,7 @@ import { execFileSync } from "child_process";
 import { createHash } from "crypto";
 import { readFileSync } from "fs";
 import { assetPath } from "../assets";
-import { MeshNetwork } from "../mesh-network";
+import { MeshMemberData, checkMemberData } from "../mesh-member";
 import { SUPPORTED_RELEASES, releaseProfile } from "../render/releases";
 import { Cidr, ValidationError, checkIPv4, checkName, cidrContains, formatIPv4, hostAddressAt, ipFamily, parseCidr, parseIPv4 } from "../validate";
 import { HostConnection } from "./connection";
@@ -220,9 +220,8 @@ function shortHash(s: string): string {
 
 export interface LabOperatorArgs {
     network: LabNetwork;
-    mesh: MeshNetwork;
-    /** The operator peer's name in the mesh. */
-    member: string;
+    /** The operator peer of the mesh this machine is, as data: `mesh.member(name)`. */
+    member: MeshMemberData;
     /**
      * What must run before this interface changes: the nodes' key cut-overs (ZeroTrustNode's
      * `keyCutover`), so that a node's new key is staged over the tunnel before the tunnel takes it.
@@ -237,17 +236,14 @@ export class LabOperator extends pulumi.ComponentResource {
     readonly tunnel: command.local.Command;
 
     constructor(name: string, args: LabOperatorArgs, opts?: pulumi.ComponentResourceOptions) {
-        const member = args.mesh.members[args.member];
-        if (!member || member.kind !== "operator") {
-            throw new ValidationError("member", args.member, "must name an operator peer of the mesh");
-        }
+        const member = checkMemberData("member", args.member, "operator");
         super("zerotrust:lab:LabOperator", name, {}, opts);
         this.interfaceName = args.network.operatorInterface;
         const after: Promise<pulumi.Resource[]> = args.after ?? Promise.resolve([]);
         const dependsOn: pulumi.Input<pulumi.Input<pulumi.Resource>[]> = after.then((a) => [args.network.ready, ...a]);
         this.tunnel = new command.local.Command(`${name}-tunnel`, {
             ...labCommand("operator.sh"),
-            stdin: member.config,
+            stdin: pulumi.secret(pulumi.output(member.wireguardConfig)),
             environment: { ZT_IFACE: this.interfaceName, ZT_DIR: labLayout(args.network.labName).operatorDir, ZT_ONLY_VIA: args.network.interfaces.join(" ") },
         }, { parent: this, dependsOn });
         this.registerOutputs({ interfaceName: this.interfaceName });

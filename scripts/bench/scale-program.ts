@@ -44,7 +44,7 @@ export function scaleProgram(shape: Shape, n: number, keys: { privateKey: string
     const mesh = new MeshNetwork("scale", args);
     const privateKey = pulumi.secret(keys.privateKey);
     const nodes = args.nodes.map((node, i) => new ZeroTrustNode(node.name, {
-        mesh,
+        member: mesh.member(node.name),
         connection: { host: docHost(i).host, privateKey, hostKey: keys.hostKey },
         bootstrapSshSources: ["198.51.100.254"],
     }));

@@ -51,7 +51,7 @@ function program(layout: "0.1" | "current", nodes = NODES) {
         const mesh = layout === "0.1" ? new MeshNetworkV01(LAB, args).asMesh() : new MeshNetwork(LAB, args);
         for (const n of nodes) {
             new ZeroTrustNode(n, {
-                mesh, connection: { ...hosts[n].connection, privateKey: deployerKey.privateKeyOpenssh },
+                member: mesh.member(n), connection: { ...hosts[n].connection, privateKey: deployerKey.privateKeyOpenssh },
                 bootstrapSshSources: [lab.gatewayAddress], rollbackSeconds: 8,
             });
         }

@@ -21,7 +21,7 @@ function program() {
     });
     // Only the loopback interface is allowed: the route to this documentation address is refused.
     new ZeroTrustNode("far", {
-        mesh, connection: { host: "198.51.100.7", privateKey: KEYS.privateKey, hostKey: KEYS.publicKey, onlyVia: ["lo"] },
+        member: mesh.member("far"), connection: { host: "198.51.100.7", privateKey: KEYS.privateKey, hostKey: KEYS.publicKey, onlyVia: ["lo"] },
         bootstrapSshSources: ["127.0.0.1"],
     });
     // Independent work: its second step starts only once the first has run for 3 s, after the failure.

@@ -118,9 +118,9 @@ async function program() {
         operators: [{ name: "operator", tags: ["admin"] }],
         rules: [{ from: "tag:admin", to: "*", ports: ["tcp/22"] }],
     });
-    const operator = new LabOperator("operator", { network: lab, mesh, member: "operator" });
+    const operator = new LabOperator("operator", { network: lab, member: mesh.member("operator") });
     CASES.forEach((c, i) => new ZeroTrustNode(c.name, {
-        mesh,
+        member: mesh.member(c.name),
         // The VMs sit on the lab's subnet: the deployer must reach them through the lab's interfaces only.
         connection: { ...vms[i].connection, onlyVia: lab.interfaces, privateKey: deployer.privateKeyOpenssh },
         bootstrapSshSources: [lab.gatewayAddress],

@@ -165,13 +165,13 @@ const mesh = new MeshNetwork("${LAB}", {
         { from: "web", to: "db", ports: ["tcp/5432"] },
     ],
 });
-const operator = new LabOperator("operator", { network: lab, mesh, member: "ops" });
+const operator = new LabOperator("operator", { network: lab, member: mesh.member("ops") });
 
 const ca = new InternalCA("${LAB}");
 const cert = ca.issueServerCertificate("db", { dnsNames: ["db.${LAB}.internal"] });
 
 const nodes = hosts.map((h, i) => new ZeroTrustNode(names[i], {
-    mesh,
+    member: mesh.member(names[i]),
     connection: { ...h.connection, privateKey: deployKey.privateKeyOpenssh },
     sshOverMeshOnly: true,
     bootstrapSshSources: [lab.gatewayAddress],

@@ -5,6 +5,7 @@ import { installMocks } from "../helpers/mocks";
 
 const recorded = installMocks();
 import { InternalCA } from "../../components/internal-ca";
+import { MeshMemberData } from "../../components/mesh-member";
 import { MeshNetwork, MeshNetworkArgs } from "../../components/mesh-network";
 import { renderSshdConfig } from "../../components/render/sshd";
 import { HostConnection } from "../../components/hosts/connection";
@@ -103,9 +104,9 @@ const plainConnection = (): HostConnection => ({ host: "203.0.113.13", privateKe
 
 test("every hostile value as a bootstrap SSH source is refused by ZeroTrustNode before any resource exists", (t) => {
     const mesh = new MeshNetwork("boot", baseArgs());
-    t.notThrows(() => new ZeroTrustNode("db", { mesh, connection: plainConnection(), bootstrapSshSources: ["198.51.100.4", "2001:db8::4", "2001:db8:1::/48"] }));
+    t.notThrows(() => new ZeroTrustNode("db", { member: mesh.member("db"), connection: plainConnection(), bootstrapSshSources: ["198.51.100.4", "2001:db8::4", "2001:db8:1::/48"] }));
     assertCorpusRefused(t, [[/bootstrapSshSources\[1\]/, (a: string[], v) => { a[1] = v; }], [/bootstrapSshSources\[0\]/, (a: string[], v) => { a[0] = `${v}/64`; }]],
-        () => ["198.51.100.4", "2001:db8::4"], (sources, n) => new ZeroTrustNode(`db-${n}`, { mesh, member: "db", connection: plainConnection(), bootstrapSshSources: sources }));
+        () => ["198.51.100.4", "2001:db8::4"], (sources, n) => new ZeroTrustNode(`db-${n}`, { member: mesh.member("db"), connection: plainConnection(), bootstrapSshSources: sources }));
 });
 
 test("IPv6 values in the places that take them are accepted (the IPv6 corpus is not vacuous)", (t) => {
@@ -117,7 +118,7 @@ test("IPv6 values in the places that take them are accepted (the IPv6 corpus is 
     args.previousAddresses6 = { app: "fd12:3456:789a:2::6" };
     args.operators![0].endpoint = "[fd12:3456:789a:1::9]:51821";
     const mesh = new MeshNetwork("v6-ok", args);
-    t.notThrows(() => new ZeroTrustNode("db", { mesh, connection: { ...plainConnection(), host: "2001:db8::13" }, bootstrapSshSources: ["2001:db8::4"] }));
+    t.notThrows(() => new ZeroTrustNode("db", { member: mesh.member("db"), connection: { ...plainConnection(), host: "2001:db8::13" }, bootstrapSshSources: ["2001:db8::4"] }));
 });
 
 const CONNECTION_FIELDS: [field: RegExp, apply: (c: HostConnection, v: string) => void][] = [
@@ -130,29 +131,51 @@ const CONNECTION_FIELDS: [field: RegExp, apply: (c: HostConnection, v: string) =
 
 test("every hostile value in a plain connection object is refused by ZeroTrustNode itself, before any resource exists", (t) => {
     const mesh = new MeshNetwork("conn", baseArgs());
-    t.notThrows(() => new ZeroTrustNode("db", { mesh, connection: plainConnection(), bootstrapSshSources: ["198.51.100.4"] }), "the plain base connection");
+    t.notThrows(() => new ZeroTrustNode("db", { member: mesh.member("db"), connection: plainConnection(), bootstrapSshSources: ["198.51.100.4"] }), "the plain base connection");
     assertCorpusRefused(t, CONNECTION_FIELDS, plainConnection,
-        (connection, n) => new ZeroTrustNode(`db-${n}`, { mesh, member: "db", connection, bootstrapSshSources: ["198.51.100.4"] }));
-    t.throws(() => new ZeroTrustNode("db-port", { mesh, member: "db", connection: { ...plainConnection(), port: 70000 }, bootstrapSshSources: ["198.51.100.4"] }),
+        (connection, n) => new ZeroTrustNode(`db-${n}`, { member: mesh.member("db"), connection, bootstrapSshSources: ["198.51.100.4"] }));
+    t.throws(() => new ZeroTrustNode("db-port", { member: mesh.member("db"), connection: { ...plainConnection(), port: 70000 }, bootstrapSshSources: ["198.51.100.4"] }),
         { message: /connection\.port/ });
 });
 
-test("deployerPeer must name an operator peer: a node, a client or a stranger is refused with the rule", (t) => {
+test("deployerPeer must be an operator peer of the node's own mesh: a node, another mesh's operator or altered data is refused with the rule", (t) => {
     const mesh = new MeshNetwork("deployer", baseArgs());
-    t.notThrows(() => new ZeroTrustNode("db", { mesh, connection: plainConnection(), sshOverMeshOnly: true, deployerPeer: "laptop" }));
-    for (const wrong of ["app", "alice", "nobody", "laptop\nPostUp = id"]) {
-        t.throws(() => new ZeroTrustNode(`db-${wrong.length}`, { mesh, member: "db", connection: plainConnection(), sshOverMeshOnly: true, deployerPeer: wrong }),
-            { message: /^deployerPeer: .* must name an operator peer of the mesh/ }, wrong);
+    const other = new MeshNetwork("deployer-other", { ...baseArgs(), cidr: "10.98.0.0/24" });
+    const node = (deployerPeer: unknown, n: string) => new ZeroTrustNode(`db-${n}`, {
+        member: mesh.member("db"), connection: plainConnection(), sshOverMeshOnly: true, deployerPeer: deployerPeer as MeshMemberData,
+    });
+    t.notThrows(() => node(mesh.member("laptop"), "ok"));
+    t.throws(() => node(mesh.member("app"), "node"), { message: /^deployerPeer: .* must name an operator peer of the mesh.*; app is a node/ });
+    t.throws(() => node(other.member("laptop"), "other"), { message: /^deployerPeer: .* is not an operator peer of db's mesh/ });
+    t.throws(() => node({ ...mesh.member("app"), kind: "operator" }, "altered"), { message: /^deployerPeer: .* is not an operator peer in the policy/ });
+    t.throws(() => node({ name: "laptop" }, "bare"), { message: /^deployerPeer\.kind: .*MeshNetwork\.member\(name\)/ });
+    // Clients (no key) and strangers have no member data to pass: the mesh says which names it has.
+    for (const wrong of ["alice", "nobody", "laptop\nPostUp = id"]) {
+        t.throws(() => mesh.member(wrong), { message: /^member: .* is not a member of this mesh \(gateway clients have no key\); its members are / }, wrong);
     }
+});
+
+test("member data that is not a node's, or not whole, is refused naming the field and the fix", (t) => {
+    const mesh = new MeshNetwork("data", baseArgs());
+    const node = (member: unknown, n: string) => new ZeroTrustNode(`db-${n}`, {
+        member: member as MeshMemberData, connection: plainConnection(), bootstrapSshSources: ["198.51.100.4"],
+    });
+    t.throws(() => node(mesh.member("laptop"), "operator"), { message: /^member: .* must name a node of the mesh \(operator peers are not hosts\)/ });
+    t.throws(() => node(undefined, "none"), { message: /^member: .*MeshNetwork\.member\(name\)/ });
+    t.throws(() => node({ ...mesh.member("db"), addresses: ["10.0.0.1"] }, "addresses"), { message: /^member\.addresses: / });
+    t.throws(() => node({ ...mesh.member("db"), policy: undefined }, "policy"), { message: /^member\.policy: / });
+    t.throws(() => node({ ...mesh.member("db"), address: "10.99.0.99" }, "moved"), { message: /^member: .* is not a node in the policy and addresses it carries/ });
+    const { wireguardConfig: _dropped, ...withoutConfig } = mesh.member("db");
+    t.throws(() => node(withoutConfig, "config"), { message: /^member\.wireguardConfig: / });
 });
 
 test("a pinned host key of a type the hardened sshd no longer offers is refused with the fix; a private key is never shown", (t) => {
     const mesh = new MeshNetwork("conn-keys", baseArgs());
     const ecdsa = "ecdsa-sha2-nistp256 AAAAE2VjZHNhLXNoYTItbmlzdHAyNTYAAAAIbmlzdHAyNTYAAABBBEmKSENjQEezOmxkZMy7opKgwFB9nkt5YRrYMjNuG5N87uRgg6CLrbo5wAdT/y6v0mKV0U2w0WZ2YB/++Tpockg=";
-    t.throws(() => new ZeroTrustNode("db-ecdsa", { mesh, member: "db", connection: { ...plainConnection(), hostKey: ecdsa }, bootstrapSshSources: ["198.51.100.4"] }),
+    t.throws(() => new ZeroTrustNode("db-ecdsa", { member: mesh.member("db"), connection: { ...plainConnection(), hostKey: ecdsa }, bootstrapSshSources: ["198.51.100.4"] }),
         { message: /connection\.hostKey: .* offer only ssh-ed25519 and ssh-rsa host keys.*ssh-keyscan -t ed25519/ });
     const secretLooking = "not a key but a secret s3cr3t";
-    const err = t.throws(() => new ZeroTrustNode("db-pk", { mesh, member: "db", connection: { ...plainConnection(), privateKey: secretLooking }, bootstrapSshSources: ["198.51.100.4"] }));
+    const err = t.throws(() => new ZeroTrustNode("db-pk", { member: mesh.member("db"), connection: { ...plainConnection(), privateKey: secretLooking }, bootstrapSshSources: ["198.51.100.4"] }));
     t.regex(err!.message, /connection\.privateKey: "\(a secret, not shown\)" is not valid/);
     t.false(err!.message.includes("s3cr3t"));
 });

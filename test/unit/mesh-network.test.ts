@@ -200,3 +200,28 @@ test("an IPv6-only node dials its peers' IPv6 endpoints; dual-stack peers dial i
     t.throws(() => new MeshNetwork("v6-only-bad2", { cidr: "10.77.0.0/24", nodes: [{ name: "x", ipv6Endpoint: "10.99.0.9:51820" }], rules: [] }),
         { message: /^nodes\[0\]\.ipv6Endpoint: .* expected an IPv6 endpoint in brackets/ });
 });
+
+test("a member as data: its plain fields survive JSON (as a stack reference carries them), its keys stay secret, and a node made from it renders as from the mesh", async (t) => {
+    const { ZeroTrustNode } = await import("../../components/zero-trust-node");
+    const { sshKeyPair } = await import("../../scripts/ssh-key-pair");
+    const mesh = seedMesh("as-data");
+    const db = mesh.member("db");
+    const { publicKey, privateKey, wireguardConfig, ...plain } = db;
+    const carried = JSON.parse(JSON.stringify(plain));
+    t.deepEqual(carried, plain, "everything but the keys and the configuration is plain JSON data");
+    t.true(await pulumi.isSecret(pulumi.output(privateKey)));
+    t.true(await pulumi.isSecret(pulumi.output(wireguardConfig)));
+    t.is(await resolve(pulumi.output(wireguardConfig)), await resolve(mesh.configOf("db")));
+    const keys = sshKeyPair();
+    const connection = { host: "203.0.113.13", privateKey: keys.privateKey, hostKey: keys.publicKey };
+    const fromMesh = new ZeroTrustNode("db-mesh", { member: db, connection, bootstrapSshSources: ["198.51.100.4"] });
+    const fromData = new ZeroTrustNode("db-data", {
+        // Keys as plain strings, the way another stack's outputs or another language pass them.
+        member: { ...carried, publicKey: await resolve(pulumi.output(publicKey)), privateKey: await resolve(pulumi.output(privateKey)),
+            wireguardConfig: await resolve(pulumi.output(wireguardConfig)) },
+        connection, bootstrapSshSources: ["198.51.100.4"],
+    });
+    t.is(fromData.firewallFile, fromMesh.firewallFile);
+    t.is(fromData.member, "db");
+    t.deepEqual(fromData.meshAddresses, mesh.addresses);
+});

@@ -21,7 +21,7 @@ function world(name: string) {
         rules: [{ from: "gw", to: "app", ports: ["tcp/8080"] }, { from: "tag:staff", to: "gw", ports: ["tcp/443"] }],
     });
     const connection = { host: "198.51.100.1", privateKey: KEYS.privateKey, hostKey: KEYS.publicKey };
-    const node = new ZeroTrustNode(`${name}-gw`, { mesh, member: "gw", connection, bootstrapSshSources: ["198.51.100.250"], publicTcpPorts: [443] });
+    const node = new ZeroTrustNode(`${name}-gw`, { member: mesh.member("gw"), connection, bootstrapSshSources: ["198.51.100.250"], publicTcpPorts: [443] });
     return { node, old: new InternalCA(`${name}old`), next: new InternalCA(`${name}next`, { intermediate: true }) };
 }
 

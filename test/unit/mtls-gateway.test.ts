@@ -22,7 +22,7 @@ function world(name: string, publicTcpPorts: number[], clientRules = [{ from: "t
         rules: [{ from: "gw", to: "app", ports: ["tcp/8080"] }, ...clientRules],
     });
     const connection = { host: "198.51.100.1", privateKey: KEYS.privateKey, hostKey: KEYS.publicKey };
-    const node = new ZeroTrustNode(`${name}-gw`, { mesh, member: "gw", connection, bootstrapSshSources: ["198.51.100.250"], publicTcpPorts });
+    const node = new ZeroTrustNode(`${name}-gw`, { member: mesh.member("gw"), connection, bootstrapSshSources: ["198.51.100.250"], publicTcpPorts });
     const ca = new InternalCA(`${name}ca`, { intermediate: true });
     return { mesh, node, ca };
 }
