@@ -68,3 +68,33 @@ export function checkMemberData(field: string, data: unknown, kind: "node" | "op
     }
     return d as MeshMemberData;
 }
+
+/** A member's data without its keys: what a mesh's stack exports in the clear. */
+export type PlainMemberData = Omit<MeshMemberData, "publicKey" | "privateKey" | "wireguardConfig">;
+
+/** A member's keys and configuration, exported as one secret output per stack. */
+export interface MemberKeys { publicKey: string; privateKey: string; wireguardConfig: string }
+
+/** The stack outputs that carry a mesh's members to other stacks (MeshNetwork.exportMembers). */
+export const MEMBER_OUTPUTS = { members: "members", keys: "memberKeys" } as const;
+
+/**
+ * The members a mesh's stack exported (`export const { members, memberKeys } = mesh.exportMembers()`),
+ * read through a StackReference: the plain data as values (they decide which resources this
+ * stack makes, so they are known at preview), the keys as secret outputs.
+ */
+export async function membersFromStack(ref: pulumi.StackReference): Promise<Record<string, MeshMemberData>> {
+    const exported = (await ref.getOutputDetails(MEMBER_OUTPUTS.members)).value as Record<string, PlainMemberData> | undefined;
+    if (typeof exported !== "object" || exported === null) {
+        throw new ValidationError("StackReference", ref.name, `exports no '${MEMBER_OUTPUTS.members}': in the mesh's program, ` +
+            `export const { ${MEMBER_OUTPUTS.members}, ${MEMBER_OUTPUTS.keys} } = mesh.exportMembers();`);
+    }
+    const keys = pulumi.secret(ref.getOutput(MEMBER_OUTPUTS.keys)) as pulumi.Output<Record<string, MemberKeys>>;
+    const keyOf = (name: string, key: keyof MemberKeys) => keys.apply((k) => {
+        if (!k?.[name]) throw new Error(`${ref.name} exports no ${MEMBER_OUTPUTS.keys}.${name}: export mesh.exportMembers() whole`);
+        return k[name][key];
+    });
+    return Object.fromEntries(Object.entries(exported).map(([name, data]) => [name, {
+        ...data, publicKey: pulumi.unsecret(keyOf(name, "publicKey")), privateKey: keyOf(name, "privateKey"), wireguardConfig: keyOf(name, "wireguardConfig"),
+    }]));
+}

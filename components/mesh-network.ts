@@ -5,7 +5,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import { createHash } from "crypto";
 import { MemberFacts, wireGuardInterfaceFor } from "./enforcement";
-import { MeshMemberData } from "./mesh-member";
+import { MEMBER_OUTPUTS, MemberKeys, MeshMemberData, PlainMemberData } from "./mesh-member";
 import { MeshPlan, PlannedMember, planMesh } from "./mesh-plan";
 import { PolicyExpectations, PolicyRule } from "./policy";
 import { PskHolder, derivePresharedKey } from "./preshared-keys";
@@ -221,6 +221,19 @@ export class MeshNetwork extends pulumi.ComponentResource {
             policy: this.plan.policy,
             publicKey: m.publicKey, privateKey: m.privateKey, wireguardConfig: m.config,
         };
+    }
+
+    /**
+     * Every member's data, for other stacks (read there with membersFromStack): export both,
+     * `export const { members, memberKeys } = mesh.exportMembers();`. The keys are one secret output.
+     */
+    exportMembers(): { [MEMBER_OUTPUTS.members]: Record<string, PlainMemberData>; [MEMBER_OUTPUTS.keys]: pulumi.Output<Record<string, MemberKeys>> } {
+        const data = Object.keys(this.members).map((name) => this.member(name));
+        const members = Object.fromEntries(data.map(({ publicKey: _p, privateKey: _k, wireguardConfig: _c, ...plain }) => [plain.name, plain]));
+        const keysOf = (d: MeshMemberData): pulumi.Output<MemberKeys> => pulumi.all([d.publicKey, d.privateKey, d.wireguardConfig])
+            .apply(([publicKey, privateKey, wireguardConfig]) => ({ publicKey, privateKey, wireguardConfig }));
+        const memberKeys = pulumi.secret(pulumi.all(Object.fromEntries(data.map((d) => [d.name, keysOf(d)]))) as pulumi.Output<Record<string, MemberKeys>>);
+        return { [MEMBER_OUTPUTS.members]: members, [MEMBER_OUTPUTS.keys]: memberKeys } as const;
     }
 
     /** A member's wg-quick configuration (secret). */

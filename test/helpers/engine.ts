@@ -22,7 +22,8 @@ const COMMAND_TYPE = "command:local:Command";
 const nameOf = (urn: string) => urn.split("::").pop()!;
 
 export class EngineStack {
-    private constructor(readonly stack: Stack, readonly backendDir: string, private readonly envVars: Record<string, string>) {}
+    private constructor(readonly stack: Stack, readonly backendDir: string, private readonly envVars: Record<string, string>,
+        private readonly ownsBackend = true) {}
 
     /** A stack of a project made for this test, on its own file backend. */
     static async create(project: string, stackName: string, program: () => Promise<Record<string, unknown> | void>): Promise<EngineStack> {
@@ -38,6 +39,20 @@ export class EngineStack {
             projectSettings: { name: project, runtime: "nodejs", backend: { url: `file://${backendDir}` } },
         });
         return new EngineStack(stack, backendDir, envVars);
+    }
+
+    /**
+     * Another stack of the same project, on the same backend and passphrase: a StackReference from
+     * one reaches the other. The first stack's dispose removes the backend.
+     */
+    async sibling(stackName: string, program: () => Promise<Record<string, unknown> | void>): Promise<EngineStack> {
+        const project = this.stack.workspace.projectSettings ? (await this.stack.workspace.projectSettings()).name : "";
+        const stack = await LocalWorkspace.createOrSelectStack({ projectName: project, stackName, program }, {
+            workDir: this.backendDir,
+            envVars: this.envVars,
+            projectSettings: { name: project, runtime: "nodejs", backend: { url: `file://${this.backendDir}` } },
+        });
+        return new EngineStack(stack, this.backendDir, this.envVars, false);
     }
 
     /** Swaps the program (an inline program is fixed per stack object: settings change per up). */
@@ -122,6 +137,6 @@ export class EngineStack {
     async dispose(): Promise<void> {
         await this.stack.destroy({ color: "never" }).catch(() => undefined);
         await this.stack.workspace.removeStack(this.stack.name, { force: true }).catch(() => undefined);
-        rmSync(this.backendDir, { recursive: true, force: true });
+        if (this.ownsBackend) rmSync(this.backendDir, { recursive: true, force: true });
     }
 }
