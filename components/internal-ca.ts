@@ -4,6 +4,7 @@ import * as tls from "@pulumi/tls";
 import { ValidationError, checkDnValue, checkDnsName, checkIPAddress, checkName, checkPositiveInt } from "./validate";
 import { caKeySpec, KeySpec } from "./key-spec";
 import { lastRecordedOutputs, renewalNotice } from "./certificate-renewal";
+import { CaData } from "./ca-data";
 
 export interface InternalCAArgs {
     /** Subject CN of the root certificate. Default: "<name> root CA". */
@@ -66,7 +67,7 @@ export class IssuedCertificate extends pulumi.ComponentResource {
     readonly notAfter: pulumi.Output<string>;
     readonly commonName: string;
 
-    constructor(name: string, ca: InternalCA, args: CertificateArgs & { purpose: "server_auth" | "client_auth" }, opts?: pulumi.ComponentResourceOptions) {
+    constructor(name: string, ca: CaData, args: CertificateArgs & { purpose: "server_auth" | "client_auth" }, opts?: pulumi.ComponentResourceOptions) {
         const field = (f: string) => `certificate '${name}'.${f}`;
         const commonName = checkDnValue(field("commonName"), args.commonName ?? name);
         const dnsNames = (args.dnsNames ?? []).map((d, i) => checkDnsName(field(`dnsNames[${i}]`), d, true));
@@ -76,7 +77,7 @@ export class IssuedCertificate extends pulumi.ComponentResource {
         if (renewal > validity) {
             throw new ValidationError(field("earlyRenewalHours"), renewal, `must not exceed validityHours (${validity})`);
         }
-        const spec = caKeySpec(field("keyAlgorithm"), args.keyAlgorithm ?? ca.keySpec.algorithm, args.rsaBits ?? 2048);
+        const spec = caKeySpec(field("keyAlgorithm"), args.keyAlgorithm ?? ca.keyAlgorithm, args.rsaBits ?? 2048);
         super("zerotrust:index:IssuedCertificate", name, {}, opts);
         this.commonName = commonName;
         const key = new tls.PrivateKey(`${name}-key`, spec, { parent: this });
@@ -127,7 +128,8 @@ export class InternalCA extends pulumi.ComponentResource {
     readonly keySpec: KeySpec;
     /** Verify depth a verifier needs for leaves of this CA (leaf + intermediate + root). */
     readonly verifyDepth: number;
-    private readonly name: string;
+    /** Its name: the prefix of the certificates it issues itself. */
+    readonly name: string;
 
     constructor(name: string, args: InternalCAArgs = {}, opts?: pulumi.ComponentResourceOptions) {
         // Validate before registering anything: bad input leaves no resource behind.
@@ -187,15 +189,24 @@ export class InternalCA extends pulumi.ComponentResource {
         this.registerOutputs({ rootCertPem: this.rootCertPem, chainPem: this.chainPem, rootNotAfter: this.rootNotAfter });
     }
 
-    /** A server certificate (server_auth) for TLS endpoints such as an MtlsGateway. */
+    /** This CA as plain data: what an MtlsGateway takes (here or in another stack). */
+    data(): CaData {
+        return {
+            name: this.name, organization: this.organization, keyAlgorithm: this.keySpec.algorithm, verifyDepth: this.verifyDepth,
+            rootCertPem: this.rootCertPem, rootKeyPem: this.rootKeyPem, intermediateCertPem: this.intermediateCertPem,
+            issuerCertPem: this.issuerCertPem, issuerKeyPem: this.issuerKeyPem, chainPem: this.chainPem, urn: this.urn,
+        };
+    }
+
+    /** A server certificate (server_auth) for TLS endpoints. */
     issueServerCertificate(name: string, args: CertificateArgs = {}): IssuedCertificate {
-        return new IssuedCertificate(`${this.name}-${checkName("certificate name", name)}`, this,
+        return new IssuedCertificate(`${this.name}-${checkName("certificate name", name)}`, this.data(),
             { commonName: name, ...args, purpose: "server_auth" }, { parent: this });
     }
 
     /** A client certificate (client_auth): the identity a client presents to a gateway. */
     issueClientCertificate(name: string, args: CertificateArgs = {}): IssuedCertificate {
-        return new IssuedCertificate(`${this.name}-${checkName("certificate name", name)}`, this,
+        return new IssuedCertificate(`${this.name}-${checkName("certificate name", name)}`, this.data(),
             { commonName: name, ...args, purpose: "client_auth" }, { parent: this });
     }
 }

@@ -1,32 +1,42 @@
 // MtlsGateway: nginx on a ZeroTrustNode that admits only clients with a certificate from the
 // InternalCA whose identity is on the allowlist, checks every CA's CRL, and hands the verified
-// identity to the application. Laid down through the node's apply protocol (nginx -t, reload,
-// previous config restored on failure).
+// identity to the application. It takes plain data (the host's mesh member, the CAs' data) and
+// makes the certificates and the files; the node it runs on lays them down as one more concern
+// (its `concerns`) through its apply protocol (nginx -t, reload, previous config restored on
+// failure), in its own chain, so that only nodes ever touch hosts.
 import * as pulumi from "@pulumi/pulumi";
 import { createHash } from "crypto";
 import { Pkcs12Bundle, pkcs12Bundle } from "./client-bundle";
-import { InternalCA, IssuedCertificate } from "./internal-ca";
+import { CaData, checkCaData } from "./ca-data";
+import { IssuedCertificate } from "./internal-ca";
+import { MeshMemberData, checkMemberData } from "./mesh-member";
 import { gatewayAllowlist } from "./policy";
 import { CrlRequest, crlWindow, serialOf } from "./remote/crl";
 import { GATEWAY_ACCESS_LOG, GATEWAY_ERROR_LOG, GATEWAY_LOGROTATE_FILE, renderGatewayLogrotate } from "./render/gateway-log";
 import { GATEWAY_FILES, renderGatewayConfig } from "./render/nginx";
+import { DEFAULT_RELEASE, releaseProfile } from "./render/releases";
+import { HostConcern } from "./host-concern";
 import {
     ValidationError, checkDnsName, checkIPAddress, checkIPv6, checkName, checkPort, checkPositiveInt, checkUnique, ipFamily, joinHostPort, parseIPv4,
     splitHostPort,
 } from "./validate";
-import { ZeroTrustNode } from "./zero-trust-node";
 
 export interface MtlsGatewayArgs {
-    /** The host the gateway runs on; its publicTcpPorts must include listenPort. */
-    node: ZeroTrustNode;
-    /** The CA that issues the gateway's server certificate and its clients' certificates. */
-    ca: InternalCA;
+    /**
+     * The mesh member of the host the gateway runs on, as data (`mesh.member("gw")`). Its node takes
+     * the gateway's `concern` and must open listenPort (publicTcpPorts).
+     */
+    member: MeshMemberData;
+    /** The release of that host, as its ZeroTrustNode has it: nginx's configuration is rendered for it. Default: "debian-12". */
+    release?: string;
+    /** The CA that issues the gateway's server certificate and its clients' certificates, as data (`ca.data()`). */
+    ca: CaData;
     /**
      * Other CAs whose client certificates the gateway also accepts, and whose roots clients get in
      * their caPem: a CA being introduced or retired during a rollover (see the README). They must
      * share ca's organization (the allowlist matches CN and O). Default: none.
      */
-    trustedCas?: InternalCA[];
+    trustedCas?: CaData[];
     /** DNS name on the server certificate, the name clients connect to. */
     serverName: string;
     /** IPv4 or IPv6 addresses on the server certificate too. Default: none. */
@@ -101,23 +111,23 @@ export class MtlsGateway extends pulumi.ComponentResource {
     readonly clients: Record<string, ClientCredentials>;
     readonly serverCertificate: IssuedCertificate;
     readonly listenPort: number;
+    /** What the gateway's node lays down: pass it in that ZeroTrustNode's `concerns`. */
+    readonly concern: HostConcern;
 
     constructor(name: string, args: MtlsGatewayArgs, opts?: pulumi.ComponentResourceOptions) {
         checkName("MtlsGateway name", name);
         const listenPort = checkPort("listenPort", args.listenPort ?? 443);
-        if (!args.node.publicTcpPorts.includes(listenPort)) {
-            throw new ValidationError("listenPort", listenPort,
-                `node '${args.node.member}' does not open it on the underlay: add publicTcpPorts: [${listenPort}] to its ZeroTrustNode`);
-        }
+        const member = checkMemberData("member", args.member, "node");
+        const release = releaseProfile("release", args.release ?? DEFAULT_RELEASE);
         const serverName = checkDnsName("serverName", args.serverName);
         const serverAddresses = (args.serverAddresses ?? []).map((a, i) => checkIPAddress(`serverAddresses[${i}]`, a));
         const listenIPv6 = args.listenIPv6 ?? serverAddresses.some((a) => ipFamily(a) === 6);
         if (typeof listenIPv6 !== "boolean") throw new ValidationError("listenIPv6", listenIPv6, "expected true or false");
-        const policy = args.node.policy;
-        const allowed = gatewayAllowlist(policy, args.node.member, listenPort);
+        const policy = member.policy;
+        const allowed = gatewayAllowlist(policy, member.name, listenPort);
         if (allowed.length === 0) {
-            throw new ValidationError("listenPort", listenPort, `no policy rule lets a client reach '${args.node.member}' on tcp/${listenPort}, ` +
-                `so the gateway would admit nobody: add one such as { from: "tag:staff", to: "${args.node.member}", ports: ["tcp/${listenPort}"] }`);
+            throw new ValidationError("listenPort", listenPort, `no policy rule lets a client reach '${member.name}' on tcp/${listenPort}, ` +
+                `so the gateway would admit nobody: add one such as { from: "tag:staff", to: "${member.name}", ports: ["tcp/${listenPort}"] }`);
         }
         const meshClients = policy.members.filter((m) => m.kind === "client").map((m) => m.name);
         const clients = (args.clients ?? allowed).map((c, i) => {
@@ -131,13 +141,13 @@ export class MtlsGateway extends pulumi.ComponentResource {
             if (!clients.includes(c)) throw new ValidationError(`revokedClients[${i}]`, c, "is not one of clients");
             return c;
         });
-        const upstreams = args.upstreams.map((u, i) => resolveUpstream(`upstreams[${i}]`, u, args.node.meshAddresses));
+        const upstreams = args.upstreams.map((u, i) => resolveUpstream(`upstreams[${i}]`, u, member.addresses));
         if (upstreams.length === 0) throw new ValidationError("upstreams", [], "the gateway needs at least one upstream");
         const windowDays = checkPositiveInt("crlWindowDays", args.crlWindowDays ?? 7, 365);
-        const ca = args.ca;
-        const trusted = args.trustedCas ?? [];
+        const ca = checkCaData("ca", args.ca);
+        const trusted = (args.trustedCas ?? []).map((c, i) => checkCaData(`trustedCas[${i}]`, c));
         trusted.forEach((other, i) => {
-            if (other === ca) throw new ValidationError(`trustedCas[${i}]`, "(the issuing ca)", "is ca itself; list only the other CAs");
+            if (other.name === ca.name) throw new ValidationError(`trustedCas[${i}]`, "(the issuing ca)", "is ca itself; list only the other CAs");
             if (other.organization !== ca.organization) {
                 throw new ValidationError(`trustedCas[${i}].organization`, other.organization,
                     `differs from ca's (${ca.organization}); the allowlist matches CN and O, so its clients would all get 403: give both CAs one organization`);
@@ -152,8 +162,14 @@ export class MtlsGateway extends pulumi.ComponentResource {
         const trustedChains = pulumi.all(allCas.map((c) => c.chainPem)).apply((chains) => chains.join(""));
 
         const lifetime = { validityHours, earlyRenewalHours };
-        this.serverCertificate = ca.issueServerCertificate(`${name}-server`, { commonName: serverName, dnsNames: [serverName], ipAddresses: serverAddresses, ...lifetime });
-        const issued = Object.fromEntries(clients.map((c) => [c, ca.issueClientCertificate(c, lifetime)]));
+        // Named after this gateway (two gateways on one CA may share a client); before gateways took
+        // data the CA issued them, as its children named after itself: aliases keep those in place.
+        const issue = (own: string, before: string, certArgs: ConstructorParameters<typeof IssuedCertificate>[2]) =>
+            new IssuedCertificate(own, ca, certArgs, { parent: this, aliases: ca.urn ? [{ name: before, parent: ca.urn }] : [] });
+        this.serverCertificate = issue(`${name}-server`, `${ca.name}-${name}-server`,
+            { commonName: serverName, dnsNames: [serverName], ipAddresses: serverAddresses, ...lifetime, purpose: "server_auth" });
+        const issued = Object.fromEntries(clients.map((c) => [c, issue(`${name}-client-${c}`, `${ca.name}-${c}`,
+            { commonName: c, ...lifetime, purpose: "client_auth" })]));
         this.clients = Object.fromEntries(clients.map((c) => [c, {
             certPem: issued[c].certPem, privateKeyPem: issued[c].privateKeyPem, caPem: trustedChains,
             pkcs12: pkcs12Bundle(`${name}-${c}-p12`, c, { certPem: issued[c].certPem, privateKeyPem: issued[c].privateKeyPem, chainPem: ca.chainPem }, this),
@@ -170,7 +186,7 @@ export class MtlsGateway extends pulumi.ComponentResource {
             errorLog: GATEWAY_ERROR_LOG,
             accessLog: GATEWAY_ACCESS_LOG,
             sessionEpoch: sessionEpochOf(serials),
-            release: args.node.release,
+            release,
         }));
         const files = pulumi.all([config, this.serverCertificate.fullChainPem, this.serverCertificate.privateKeyPem, trustedChains])
             .apply(([conf, chain, key, cas]) => ({
@@ -183,7 +199,7 @@ export class MtlsGateway extends pulumi.ComponentResource {
 
         const window = crlWindow(new Date(), windowDays);
         // nginx needs a CRL from every CA in every trusted chain; the revoked clients' certificates are the issuing CA's.
-        const crlsOf = (c: InternalCA, serials: pulumi.Input<string[]>) =>
+        const crlsOf = (c: CaData, serials: pulumi.Input<string[]>) =>
             pulumi.all([c.issuerCertPem, c.issuerKeyPem, c.rootCertPem, c.rootKeyPem, c.intermediateCertPem, serials])
                 .apply(([issuerCert, issuerKey, rootCert, rootKey, mid, revokedHere]): CrlRequest[] => [
                     { caCertPem: issuerCert, caKeyPem: issuerKey, revokedSerials: revokedHere, window, windowDays },
@@ -191,7 +207,10 @@ export class MtlsGateway extends pulumi.ComponentResource {
                 ]);
         const crl = pulumi.all(allCas.map((c) => crlsOf(c, c === ca ? revokedSerials : [])))
             .apply((perCa) => ({ file: GATEWAY_FILES.crl, lists: perCa.flat() }));
-        args.node.applyConcern(`${name}-gateway`, "gateway", files, {}, { crl, parent: this });
+        this.concern = {
+            name: `${name}-gateway`, concern: "gateway", member: member.name, release: release.name, tcpPorts: [listenPort],
+            files: pulumi.secret(files), crl: pulumi.secret(crl), ownerUrn: this.urn,
+        };
         this.registerOutputs({ listenPort, serverCertPem: this.serverCertificate.certPem });
     }
 }

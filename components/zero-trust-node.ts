@@ -7,6 +7,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { existsSync } from "fs";
 import { join } from "path";
 import { firewallSpecFor } from "./enforcement";
+import { HostConcern, checkHostConcern } from "./host-concern";
 import { HostConnection, checkConnection, checkPinnedHostKey } from "./hosts/connection";
 import { MeshMemberData, checkMemberData } from "./mesh-member";
 import { CompiledPolicy } from "./policy";
@@ -50,6 +51,11 @@ export interface ZeroTrustNodeArgs {
     meshPing?: boolean;
     /** TCP ports open to everyone on the underlay, over IPv4 and IPv6 (an MtlsGateway's listen port). Default: none. */
     publicTcpPorts?: number[];
+    /**
+     * Concerns other components prepared for this host (an MtlsGateway's `concern`), laid down in
+     * this order after the node's own, through the same apply protocol. Default: none.
+     */
+    concerns?: HostConcern[];
     /**
      * What the host's concerns wait for: the deployer's own WireGuard tunnel, when the program makes
      * it (a LabOperator's). Unlike the component's dependsOn, this leaves the key cut-over free to run
@@ -159,6 +165,7 @@ export class ZeroTrustNode extends pulumi.ComponentResource {
         const user = args.connection.user ?? "root";
         const publicTcpPorts = (args.publicTcpPorts ?? []).map((p, i) => checkPort(`publicTcpPorts[${i}]`, p));
         const release = releaseOf(args.release, args.connection.release);
+        const prepared = (args.concerns ?? []).map((c, i) => checkHostConcern(`concerns[${i}]`, c, { member, release: release.name, publicTcpPorts }));
         super("zerotrust:index:ZeroTrustNode", name, {}, opts);
         this.member = member;
         this.meshAddress = planned.address;
@@ -219,6 +226,10 @@ export class ZeroTrustNode extends pulumi.ComponentResource {
         this.applyConcern(`${name}-wireguard`, "wireguard", wireguardFiles, wireguardVars, { keySwitchAt });
         this.applyConcern(`${name}-firewall`, "firewall", { "firewall.nft": firewall }, {});
         this.applyConcern(`${name}-ssh`, "ssh", { "sshd.conf": sshd }, {});
+        for (const c of prepared) {
+            // Once the preparing component's child: the alias keeps an existing stack's resource.
+            this.applyConcern(c.name, c.concern, c.files, {}, { crl: c.crl, options: c.ownerUrn ? { aliases: [{ parent: c.ownerUrn }] } : undefined });
+        }
         this.registerOutputs({ meshAddress: this.meshAddress, managementHost: this.managementHost });
     }
 

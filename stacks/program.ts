@@ -119,6 +119,29 @@ export function zeroTrustStack(stack: string, s: StackSettings) {
     const cutovers = new Promise<pulumi.Resource[]>((resolve) => { cutoversMade = resolve; });
     const operator = lab ? new LabOperator("operator", { network: lab, member: mesh.member(SEED_OPERATOR), after: cutovers }) : undefined;
 
+    // The gateway prepares its certificates and files; its node lays them down (its `concerns`).
+    const cas = checked.cas;
+    const authorities = Object.fromEntries(cas.names.map((n) => [n, new InternalCA(n, { commonName: `zerotrust ${n} root CA` })]));
+    const ca = authorities[cas.issuing];
+    const gatewayUnderlay = placed[SEED_GATEWAY.node].underlay;
+    const gatewayUnderlay6 = placed[SEED_GATEWAY.node].underlay6;
+    const gatewayServerName = `${SEED_GATEWAY.node}.${stack}.zerotrust.internal`;
+    const gateway = new MtlsGateway(SEED_GATEWAY.node, {
+        member: mesh.member(SEED_GATEWAY.node),
+        release: placed[SEED_GATEWAY.node].connection.release,
+        ca: ca.data(),
+        trustedCas: cas.names.filter((n) => n !== cas.issuing).map((n) => authorities[n].data()),
+        certificateValidityHours: s.certificateValidityHours,
+        certificateRenewalHours: s.certificateRenewalHours,
+        serverName: gatewayServerName,
+        // A dual-stack gateway is on its certificate by both addresses, and listens on both.
+        serverAddresses: [...(typeof gatewayUnderlay === "string" ? [gatewayUnderlay] : []), ...(gatewayUnderlay6 && gatewayUnderlay6 !== gatewayUnderlay ? [gatewayUnderlay6] : [])],
+        clients: SEED_GATEWAY.clients,
+        revokedClients: s.revokedClients,
+        upstreams: SEED_GATEWAY.upstreams,
+        listenPort: SEED_GATEWAY.port,
+    });
+
     // A retired node stays placed and in the mesh, but has no ZeroTrustNode: this update removes its
     // configuration, over the mesh its peers still give it.
     let configured: (ZeroTrustNode | undefined)[] = [];
@@ -130,6 +153,7 @@ export function zeroTrustStack(stack: string, s: StackSettings) {
             bootstrapSshSources,
             rollbackSeconds: s.rollbackSeconds,
             publicTcpPorts: n.name === SEED_GATEWAY.node ? [SEED_GATEWAY.port] : [],
+            concerns: n.name === SEED_GATEWAY.node ? [gateway.concern] : [],
             // Not the component's dependsOn: its children (the key cut-over) would wait for the tunnel too.
             runsAfter: operator ? [operator.tunnel] : [],
             // The deployer's tunnel is the operator peer's (this machine in the lab): its key rotation cuts over too.
@@ -139,27 +163,6 @@ export function zeroTrustStack(stack: string, s: StackSettings) {
         // Also when a node is refused: the operator's registration must not wait forever.
         cutoversMade(configured.flatMap((n) => n?.keyCutover ? [n.keyCutover] : []));
     }
-
-    const cas = checked.cas;
-    const authorities = Object.fromEntries(cas.names.map((n) => [n, new InternalCA(n, { commonName: `zerotrust ${n} root CA` })]));
-    const ca = authorities[cas.issuing];
-    const gatewayUnderlay = placed[SEED_GATEWAY.node].underlay;
-    const gatewayUnderlay6 = placed[SEED_GATEWAY.node].underlay6;
-    const gatewayServerName = `${SEED_GATEWAY.node}.${stack}.zerotrust.internal`;
-    const gateway = new MtlsGateway(SEED_GATEWAY.node, {
-        node: configured[nodes.findIndex((n) => n.name === SEED_GATEWAY.node)]!,
-        ca,
-        trustedCas: cas.names.filter((n) => n !== cas.issuing).map((n) => authorities[n]),
-        certificateValidityHours: s.certificateValidityHours,
-        certificateRenewalHours: s.certificateRenewalHours,
-        serverName: gatewayServerName,
-        // A dual-stack gateway is on its certificate by both addresses, and listens on both.
-        serverAddresses: [...(typeof gatewayUnderlay === "string" ? [gatewayUnderlay] : []), ...(gatewayUnderlay6 && gatewayUnderlay6 !== gatewayUnderlay ? [gatewayUnderlay6] : [])],
-        clients: SEED_GATEWAY.clients,
-        revokedClients: s.revokedClients,
-        upstreams: SEED_GATEWAY.upstreams,
-        listenPort: SEED_GATEWAY.port,
-    });
 
     return {
         mesh,

@@ -62,6 +62,7 @@ test.serial(`a stack deployed with ${BASELINE}'s package moves to this one in on
     t.log(`the upgrade's plan: ${JSON.stringify(plan.changeSummary)}`);
     const torn = plan.steps.filter((s) => /replace|delete/.test(s.op)).map((s) => `${s.op} ${s.urn.split("::").pop()}`);
     t.deepEqual(torn, [], "no resource is replaced or deleted");
+    t.deepEqual(Object.keys(plan.changeSummary).filter((op) => op !== "same" && op !== "update"), [], "nothing is made anew either");
 
     const pings = PAIRS.map(([from, to]) => ({ pair: `${from} -> ${to}`, run: startPing(labLayout(LAB).namespaceOf(from), addresses[to]) }));
     await new Promise((r) => setTimeout(r, 1000));
@@ -78,9 +79,10 @@ test.serial(`a stack deployed with ${BASELINE}'s package moves to this one in on
     await pulumi("preview", "--expect-no-changes");
 });
 
-// The program: three lab hosts, SSH over the mesh only, this machine as the operator peer, a CA.
+// The program: three lab hosts, SSH over the mesh only, this machine as the operator peer, a CA,
+// a gateway on a in front of b.
 const COMMON = `import * as tls from "@pulumi/tls";
-import { InternalCA, LabHost, LabNetwork, LabOperator, MeshNetwork, ZeroTrustNode } from "@zerotrust/components";
+import { InternalCA, LabHost, LabNetwork, LabOperator, MeshNetwork, MtlsGateway, ZeroTrustNode } from "@zerotrust/components";
 
 const names = ${JSON.stringify(NODES)};
 const lab = new LabNetwork("${LAB}", { subnet: "10.213.186.0/24", alsoUnrouted: ["10.186.0.0/24"] });
@@ -90,7 +92,11 @@ const mesh = new MeshNetwork("${LAB}", {
     cidr: "10.186.0.0/24",
     nodes: hosts.map((h, i) => ({ name: names[i], tags: ["lab"], endpoint: \`\${h.address}:51820\` })),
     operators: [{ name: "ops", tags: ["admin"] }],
-    rules: [{ from: "tag:admin", to: "*", ports: ["tcp/22"] }, { from: "tag:lab", to: "tag:lab", ports: ["tcp/8080"] }],
+    clients: [{ name: "alice", tags: ["staff"] }],
+    rules: [
+        { from: "tag:admin", to: "*", ports: ["tcp/22"] }, { from: "tag:lab", to: "tag:lab", ports: ["tcp/8080"] },
+        { from: "tag:staff", to: "a", ports: ["tcp/443"] },
+    ],
 });
 const ca = new InternalCA("${LAB}");
 export const certificate = ca.issueServerCertificate("a", { dnsNames: ["a.${LAB}.internal"] }).certPem;
@@ -100,23 +106,28 @@ export const meshAddresses = mesh.addresses;
 /** As this checkout's API has it. */
 const PROGRAM = `${COMMON}
 const operator = new LabOperator("operator", { network: lab, member: mesh.member("ops") });
+const gateway = new MtlsGateway("gw", { member: mesh.member("a"), ca: ca.data(), serverName: "a.${LAB}.internal", upstreams: ["b:8080"] });
 hosts.forEach((h, i) => new ZeroTrustNode(names[i], {
     member: mesh.member(names[i]),
     connection: { ...h.connection, privateKey: deployKey.privateKeyOpenssh },
     sshOverMeshOnly: true,
     bootstrapSshSources: [lab.gatewayAddress],
     deployerPeer: mesh.member("ops"),
+    publicTcpPorts: i === 0 ? [443] : [],
+    concerns: i === 0 ? [gateway.concern] : [],
 }, { dependsOn: [operator.tunnel] }));
 `;
 
-/** As BASELINE's API has it (the same, until an API change moves the two apart). */
+/** As BASELINE's API has it: the mesh, the node and the CA as objects. */
 const BASELINE_PROGRAM = `${COMMON}
 const operator = new LabOperator("operator", { network: lab, mesh, member: "ops" });
-hosts.forEach((h, i) => new ZeroTrustNode(names[i], {
+const nodes = hosts.map((h, i) => new ZeroTrustNode(names[i], {
     mesh,
     connection: { ...h.connection, privateKey: deployKey.privateKeyOpenssh },
     sshOverMeshOnly: true,
     bootstrapSshSources: [lab.gatewayAddress],
     deployerPeer: "ops",
+    publicTcpPorts: i === 0 ? [443] : [],
 }, { dependsOn: [operator.tunnel] }));
+new MtlsGateway("gw", { node: nodes[0], ca, serverName: "a.${LAB}.internal", upstreams: ["b:8080"] });
 `;

@@ -20,9 +20,7 @@ function world(name: string) {
         clients: [{ name: "alice", tags: ["staff"] }, { name: "bob", tags: ["staff"] }],
         rules: [{ from: "gw", to: "app", ports: ["tcp/8080"] }, { from: "tag:staff", to: "gw", ports: ["tcp/443"] }],
     });
-    const connection = { host: "198.51.100.1", privateKey: KEYS.privateKey, hostKey: KEYS.publicKey };
-    const node = new ZeroTrustNode(`${name}-gw`, { member: mesh.member("gw"), connection, bootstrapSshSources: ["198.51.100.250"], publicTcpPorts: [443] });
-    return { node, old: new InternalCA(`${name}old`), next: new InternalCA(`${name}next`, { intermediate: true }) };
+    return { mesh, old: new InternalCA(`${name}old`), next: new InternalCA(`${name}next`, { intermediate: true }) };
 }
 
 const certificates = (pem: string) => pem.match(/-----BEGIN CERTIFICATE-----/g)?.length ?? 0;
@@ -30,8 +28,10 @@ const certificates = (pem: string) => pem.match(/-----BEGIN CERTIFICATE-----/g)?
 test("two trusted CAs: the host gets both chains and a CRL from every CA in them, revocations in the issuing CA's; clients get both roots", async (t) => {
     const w = world("roll");
     const gw = new MtlsGateway("roll", {
-        node: w.node, ca: w.next, trustedCas: [w.old], serverName: "gw.example.internal", upstreams: ["app:8080"], revokedClients: ["bob"],
+        member: w.mesh.member("gw"), ca: w.next.data(), trustedCas: [w.old.data()], serverName: "gw.example.internal", upstreams: ["app:8080"], revokedClients: ["bob"],
     });
+    const connection = { host: "198.51.100.1", privateKey: KEYS.privateKey, hostKey: KEYS.publicKey };
+    new ZeroTrustNode("roll-gw", { member: w.mesh.member("gw"), connection, bootstrapSshSources: ["198.51.100.250"], publicTcpPorts: [443], concerns: [gw.concern] });
     const [caPem, oldRoot, nextRoot, nextMid] = await Promise.all([gw.clients.alice.caPem, w.old.rootCertPem, w.next.rootCertPem, w.next.intermediateCertPem].map(resolve));
     await new Promise((r) => setTimeout(r, 1500));
     const request = JSON.parse(plain(recorded.find((r) => r.name === "roll-gateway" && r.type === "command:local:Command")!.inputs.stdin));
@@ -48,8 +48,8 @@ test("two trusted CAs: the host gets both chains and a CRL from every CA in them
 
 test("a rollover's CAs are checked: the issuing CA is not listed again, and both share an organization", (t) => {
     const w = world("bad");
-    const args = { node: w.node, serverName: "gw.example.internal", upstreams: ["app:8080"] };
-    t.throws(() => new MtlsGateway("bad1", { ...args, ca: w.next, trustedCas: [w.next] }), { message: /trustedCas\[0\].*is ca itself/ });
+    const args = { member: w.mesh.member("gw"), serverName: "gw.example.internal", upstreams: ["app:8080"] };
+    t.throws(() => new MtlsGateway("bad1", { ...args, ca: w.next.data(), trustedCas: [w.next.data()] }), { message: /trustedCas\[0\].*is ca itself/ });
     const other = new InternalCA("badother", { organization: "elsewhere" });
-    t.throws(() => new MtlsGateway("bad2", { ...args, ca: w.next, trustedCas: [other] }), { message: /trustedCas\[0\]\.organization.*elsewhere.*one organization/ });
+    t.throws(() => new MtlsGateway("bad2", { ...args, ca: w.next.data(), trustedCas: [other.data()] }), { message: /trustedCas\[0\]\.organization.*elsewhere.*one organization/ });
 });

@@ -21,19 +21,27 @@ function world(name: string, publicTcpPorts: number[], clientRules = [{ from: "t
         clients: [{ name: "alice", tags: ["staff"] }, { name: "bob", tags: ["staff"] }, { name: "carol" }],
         rules: [{ from: "gw", to: "app", ports: ["tcp/8080"] }, ...clientRules],
     });
-    const connection = { host: "198.51.100.1", privateKey: KEYS.privateKey, hostKey: KEYS.publicKey };
-    const node = new ZeroTrustNode(`${name}-gw`, { member: mesh.member("gw"), connection, bootstrapSshSources: ["198.51.100.250"], publicTcpPorts });
     const ca = new InternalCA(`${name}ca`, { intermediate: true });
-    return { mesh, node, ca };
+    return { mesh, ca, publicTcpPorts };
 }
 
 const base = (w: ReturnType<typeof world>): MtlsGatewayArgs => ({
-    node: w.node, ca: w.ca, serverName: "gw.example.internal", clients: ["alice", "bob", "carol"], upstreams: ["app:8080"], revokedClients: ["bob"],
+    member: w.mesh.member("gw"), ca: w.ca.data(), serverName: "gw.example.internal", clients: ["alice", "bob", "carol"], upstreams: ["app:8080"], revokedClients: ["bob"],
 });
+
+/** The gateway, and the node that lays it down (its `concerns`): what makes the `<name>-gateway` command. */
+function gatewayOnNode(w: ReturnType<typeof world>, name: string, args: MtlsGatewayArgs): MtlsGateway {
+    const gw = new MtlsGateway(name, args);
+    const connection = { host: "198.51.100.1", privateKey: KEYS.privateKey, hostKey: KEYS.publicKey };
+    new ZeroTrustNode(`${name}-gw`, {
+        member: w.mesh.member("gw"), connection, bootstrapSshSources: ["198.51.100.250"], publicTcpPorts: w.publicTcpPorts, concerns: [gw.concern],
+    });
+    return gw;
+}
 
 test("the host gets config, chain, key, client CAs; the CA keys stay here, only in the CRL request", async (t) => {
     const w = world("ok", [443]);
-    const gw = new MtlsGateway("ok", base(w));
+    const gw = gatewayOnNode(w, "ok", base(w));
     await resolve(gw.clients.alice.certPem);
     await new Promise((r) => setTimeout(r, 1500));
     const cmd = recorded.find((r) => r.name === "ok-gateway" && r.type === "command:local:Command")!;
@@ -69,7 +77,8 @@ test("the allowlist comes from the policy; by default certificates go to the cli
 
 test("refused before any resource: port not public, no rule for the port, unknown client, unknown upstream member", (t) => {
     const w = world("bad", []);
-    t.throws(() => new MtlsGateway("bad", base(w)), { message: /listenPort: 443 .*add publicTcpPorts: \[443\]/ });
+    // The node refuses it, before any resource of its own (the gateway's certificates are registered by then: nothing on a host).
+    t.throws(() => gatewayOnNode(w, "bad", base(w)), { message: /^concerns\[0\]\.tcpPorts: .*listens on tcp\/443, which node 'gw' does not open on the underlay: add publicTcpPorts: \[443\]/ });
     const w2 = world("bad2", [443]);
     t.throws(() => new MtlsGateway("bad2", { ...base(w2), revokedClients: ["mallory"] }), { message: /revokedClients\[0\]: "mallory" .*not one of clients/ });
     t.throws(() => new MtlsGateway("bad2", { ...base(w2), clients: ["mallory"] }), { message: /clients\[0\]: "mallory" .*not a client of the mesh/ });
@@ -77,7 +86,7 @@ test("refused before any resource: port not public, no rule for the port, unknow
     t.throws(() => new MtlsGateway("bad3", { ...base(w3), listenPort: 8443 }), { message: /listenPort: 8443 .*no policy rule lets a client reach 'gw' on tcp\/8443/ });
     t.throws(() => new MtlsGateway("bad2", { ...base(w2), upstreams: ["db:5432"] }), { message: /upstreams\[0\].*'db' is not a member/ });
     t.throws(() => new MtlsGateway("bad2", { ...base(w2), serverName: "gw;evil" }), { message: /serverName/ });
-    t.false(recorded.some((r) => r.name.startsWith("bad2-gateway") || r.name.startsWith("bad3-gateway") || r.name === "bad"));
+    t.false(recorded.some((r) => r.name.startsWith("bad-gw") || r.name.startsWith("bad2") || r.name.startsWith("bad3")));
 });
 
 test("each client gets a PKCS#12 bundle: made by openssl from stdin, the password only in the environment", async (t) => {
@@ -113,15 +122,15 @@ test("each client gets a PKCS#12 bundle: made by openssl from stdin, the passwor
 
 test("IPv6: an IPv6 server address listens on [::] too and is on the certificate; [IPv6]:port upstreams; refusals show the whole upstream", async (t) => {
     const w = world("six", [443]);
-    new MtlsGateway("six", { ...base(w), serverAddresses: ["198.51.100.1", "2001:DB8::1"], upstreams: ["[fd12:3456:789a:1::0:8]:8080", "app:8080"] });
+    gatewayOnNode(w, "six", { ...base(w), serverAddresses: ["198.51.100.1", "2001:DB8::1"], upstreams: ["[fd12:3456:789a:1::0:8]:8080", "app:8080"] });
     const v4only = world("four", [443]);
-    new MtlsGateway("four", { ...base(v4only), serverAddresses: ["198.51.100.1"] });
+    gatewayOnNode(v4only, "four", { ...base(v4only), serverAddresses: ["198.51.100.1"] });
     await new Promise((r) => setTimeout(r, 1500));
     const conf = (name: string): string => JSON.parse(plain(recorded.find((r) => r.name === `${name}-gateway` && r.type === "command:local:Command")!.inputs.stdin)).files["nginx.conf"];
     t.regex(conf("six"), /^ {8}listen 443 ssl http2 default_server;\n {8}listen \[::\]:443 ssl http2 default_server;$/m);
     t.regex(conf("six"), /^ {8}server \[fd12:3456:789a:1::8\]:8080;$/m);
     t.notRegex(conf("four"), /listen \[::\]/, "an IPv4-only gateway renders as before");
-    const csr = recorded.find((r) => r.name === "sixca-six-server-csr")!;
+    const csr = recorded.find((r) => r.name === "six-server-csr")!;
     t.deepEqual(plain(csr.inputs.ipAddresses), ["198.51.100.1", "2001:db8::1"]);
 
     const w2 = world("six-bad", [443]);
@@ -129,4 +138,30 @@ test("IPv6: an IPv6 server address listens on [::] too and is on the certificate
     t.throws(() => new MtlsGateway("sixbad", { ...base(w2), upstreams: ["[fe80::1%eth0]:8080"] }), { message: /^upstreams\[0\]: "\[fe80::1%eth0\]:8080" is not valid: has a zone id/ });
     t.throws(() => new MtlsGateway("sixbad", { ...base(w2), serverAddresses: ["::ffff:198.51.100.1"] }), { message: /^serverAddresses\[0\]: .* IPv4 address inside IPv6 text/ });
     t.false(recorded.some((r) => r.name.startsWith("sixbad")));
+});
+
+test("a node takes a gateway's concern only if it was prepared for it: its member, its release, a known concern", (t) => {
+    const w = world("fit", [443]);
+    const gw = new MtlsGateway("fit", base(w));
+    const connection = { host: "198.51.100.1", privateKey: KEYS.privateKey, hostKey: KEYS.publicKey };
+    const node = (n: string, extra: Record<string, unknown>) => () => new ZeroTrustNode(`fit-${n}`, {
+        member: w.mesh.member("gw"), connection, bootstrapSshSources: ["198.51.100.250"], publicTcpPorts: [443], ...extra,
+    });
+    t.throws(node("app", { member: w.mesh.member("app"), concerns: [gw.concern] }),
+        { message: /^concerns\[0\]\.member: "gw" is not valid: was prepared for another host than app: give the gateway member: mesh\.member\("app"\)/ });
+    t.throws(node("rel", { release: "debian-11", concerns: [gw.concern] }),
+        { message: /^concerns\[0\]\.release: "debian-12" is not valid: differs from the node's release \(debian-11\): give the gateway release: "debian-11"/ });
+    t.throws(node("kind", { concerns: [{ ...gw.concern, concern: "ssh" }] }), { message: /^concerns\[0\]\.concern: "ssh" .*expected one of gateway/ });
+    t.throws(node("none", { concerns: [undefined] }), { message: /^concerns\[0\]: .*an MtlsGateway's/ });
+    t.false(recorded.some((r) => r.name.startsWith("fit-") && r.type === "command:local:Command"), "no command of a refused node");
+});
+
+test("two gateways on one CA may admit the same client: each issues its own certificate, named after itself", async (t) => {
+    const w = world("twin", [443]);
+    const first = new MtlsGateway("twin-a", { ...base(w), clients: ["alice"], revokedClients: [] });
+    const second = new MtlsGateway("twin-b", { ...base(w), clients: ["alice"], revokedClients: [] });
+    const [a, b] = await Promise.all([first.clients.alice.certPem, second.clients.alice.certPem].map(resolve));
+    t.not(a, b);
+    const certs = recorded.filter((r) => r.type === "zerotrust:index:IssuedCertificate" && r.name.startsWith("twin-")).map((r) => r.name).sort();
+    t.deepEqual(certs, ["twin-a-client-alice", "twin-a-server", "twin-b-client-alice", "twin-b-server"]);
 });
