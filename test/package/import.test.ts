@@ -4,7 +4,7 @@
 import test from "ava";
 import { execFile } from "child_process";
 import { randomBytes } from "crypto";
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "fs";
 import { tmpdir } from "os";
 import { dirname, join } from "path";
 import { promisify } from "util";
@@ -89,6 +89,10 @@ test.serial("npm pack ships the compiled library and its host scripts, nothing e
     ];
     // Exactly these: no stale output of a removed source, no script left behind.
     t.deepEqual([...files].sort(), expected.sort());
+    // Every entry of the exports map is in the tarball, with its types.
+    const exported = Object.values(JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")).exports as Record<string, string | Record<string, string>>)
+        .flatMap((e) => typeof e === "string" ? [e] : Object.values(e)).map((f) => f.replace(/^\.\//, ""));
+    t.deepEqual(exported.filter((f) => !files.includes(f)), []);
 });
 
 test.serial("a Pulumi program of its own installs the tarball with the peer SDKs", async (t) => {
@@ -149,7 +153,8 @@ test.serial("pulumi destroy leaves no namespace and no lab interface", async (t)
 
 // The user's program: two lab hosts, a mesh with this machine as operator peer, a CA and its certificate.
 const PROGRAM = `import * as tls from "@pulumi/tls";
-import { InternalCA, LabHost, LabNetwork, LabOperator, MeshNetwork, ZeroTrustNode } from "@zerotrust/components";
+import { InternalCA, MeshNetwork, ZeroTrustNode } from "@zerotrust/components";
+import { LabHost, LabNetwork, LabOperator } from "@zerotrust/components/lab";
 
 const names = ${JSON.stringify(NODES)};
 const lab = new LabNetwork("${LAB}", { subnet: "10.213.30.0/24", alsoUnrouted: ["10.213.31.0/24"] });
