@@ -8,6 +8,8 @@ import { Pkcs12Bundle, pkcs12Bundle } from "./client-bundle";
 import { InternalCA, IssuedCertificate } from "./internal-ca";
 import { gatewayAllowlist } from "./policy";
 import { CrlRequest, crlWindow, serialOf } from "./remote/crl";
+// The gateway's nginx master (gateway.sh ZT_GW_PID): logrotate signals it to reopen its logs.
+import { CONCERN_PARTS, GATEWAY_PID_FILE, concernResourceName } from "./remote/protocol";
 import { GATEWAY_ACCESS_LOG, GATEWAY_ERROR_LOG, GATEWAY_LOGROTATE_FILE, renderGatewayLogrotate } from "./render/gateway-log";
 import { GATEWAY_FILES, renderGatewayConfig } from "./render/nginx";
 import {
@@ -59,8 +61,6 @@ export interface MtlsGatewayArgs {
     certificateRenewalHours?: number;
 }
 
-/** The gateway's nginx master (gateway.sh ZT_GW_PID): logrotate signals it to reopen its logs. */
-const GATEWAY_PID_FILE = "/run/zerotrust-gateway.pid";
 
 export interface ClientCredentials {
     certPem: pulumi.Output<string>;
@@ -191,7 +191,7 @@ export class MtlsGateway extends pulumi.ComponentResource {
                 ]);
         const crl = pulumi.all(allCas.map((c) => crlsOf(c, c === ca ? revokedSerials : [])))
             .apply((perCa) => ({ file: GATEWAY_FILES.crl, lists: perCa.flat() }));
-        args.node.applyConcern(`${name}-gateway`, "gateway", files, {}, { crl, parent: this });
+        args.node.applyConcern(concernResourceName(name, CONCERN_PARTS.gateway), "gateway", files, {}, { crl, parent: this });
         this.registerOutputs({ listenPort, serverCertPem: this.serverCertificate.certPem });
     }
 }
