@@ -85,7 +85,7 @@ test.serial("npm pack ships the compiled library and its host scripts, nothing e
     const expected = [
         ...sources.filter((f) => !f.endsWith(".ts")),
         ...sources.filter((f) => f.endsWith(".ts")).flatMap((f) => [`build/${f.replace(/\.ts$/, ".js")}`, `build/${f.replace(/\.ts$/, ".d.ts")}`]),
-        "package.json", "README.md",
+        "package.json", "README.md", "CHANGELOG.md",
     ];
     // Exactly these: no stale output of a removed source, no script left behind.
     t.deepEqual([...files].sort(), expected.sort());
