@@ -55,6 +55,10 @@ test.serial("each subpath resolves through the exports map from an installed tar
     const [packed] = JSON.parse(await run("npm", ["pack", "--json", "--pack-destination", packDir], ROOT));
     const peers = Object.fromEntries(Object.keys(pkg.peerDependencies ?? {}).map((n) => [n, pkg.devDependencies[n]]));
     t.deepEqual(Object.keys(peers).sort(), ["@pulumi/command", "@pulumi/pulumi", "@pulumi/random", "@pulumi/tls"]);
+    // Each peer range starts at the version the tests pin (and run at), up to the next major; npm
+    // refuses the install below (ERESOLVE) if a pin falls outside its range.
+    for (const [name, pin] of Object.entries(peers)) t.is(pkg.peerDependencies[name], `^${pin}`, name);
+    t.false(Object.keys(pkg.dependencies ?? {}).some((n) => n.startsWith("@pulumi/")), "no SDK is a plain dependency");
     writeFileSync(join(userDir, "package.json"), JSON.stringify({
         name: "zerotrust-exports", private: true,
         dependencies: { "@zerotrust/components": `file:${join(packDir, packed.filename)}`, ...peers },
