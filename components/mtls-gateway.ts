@@ -12,6 +12,8 @@ import { IssuedCertificate } from "./internal-ca";
 import { MeshMemberData, checkMemberData } from "./mesh-member";
 import { gatewayAllowlist } from "./policy";
 import { CrlRequest, crlWindow, serialOf } from "./remote/crl";
+// The gateway's nginx master (gateway.sh ZT_GW_PID): logrotate signals it to reopen its logs.
+import { CONCERN_PARTS, GATEWAY_PID_FILE, concernResourceName } from "./remote/protocol";
 import { GATEWAY_ACCESS_LOG, GATEWAY_ERROR_LOG, GATEWAY_LOGROTATE_FILE, renderGatewayLogrotate } from "./render/gateway-log";
 import { GATEWAY_FILES, renderGatewayConfig } from "./render/nginx";
 import { DEFAULT_RELEASE, releaseProfile } from "./render/releases";
@@ -69,8 +71,6 @@ export interface MtlsGatewayArgs {
     certificateRenewalHours?: number;
 }
 
-/** The gateway's nginx master (gateway.sh ZT_GW_PID): logrotate signals it to reopen its logs. */
-const GATEWAY_PID_FILE = "/run/zerotrust-gateway.pid";
 
 export interface ClientCredentials {
     certPem: pulumi.Output<string>;
@@ -208,7 +208,7 @@ export class MtlsGateway extends pulumi.ComponentResource {
         const crl = pulumi.all(allCas.map((c) => crlsOf(c, c === ca ? revokedSerials : [])))
             .apply((perCa) => ({ file: GATEWAY_FILES.crl, lists: perCa.flat() }));
         this.concern = {
-            name: `${name}-gateway`, concern: "gateway", member: member.name, release: release.name, tcpPorts: [listenPort],
+            name: concernResourceName(name, CONCERN_PARTS.gateway), concern: "gateway", member: member.name, release: release.name, tcpPorts: [listenPort],
             files: pulumi.secret(files), crl: pulumi.secret(crl), ownerUrn: this.urn,
         };
         this.registerOutputs({ listenPort, serverCertPem: this.serverCertificate.certPem });

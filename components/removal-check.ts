@@ -4,7 +4,7 @@
 // tunnel, dropped it, and time out. The stack's last recorded resources show which nodes were
 // configured; this names those that are gone from the program without having been retired (pure).
 
-const CONCERN_URN = /zerotrust:index:ZeroTrustNode\$command:local:Command::(.+)-wireguard$/;
+import { WIREGUARD_CONCERN_URN as CONCERN_URN } from "./remote/protocol";
 
 /** Nodes configured at the last deployment (their WireGuard concern is recorded), by name. */
 export function configuredNodes(recordedUrns: string[]): string[] {

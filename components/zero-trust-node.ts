@@ -15,6 +15,7 @@ import { renderFirewall } from "./render/nftables";
 import { DEFAULT_RELEASE, ReleaseProfile, releaseProfile } from "./render/releases";
 import { renderSshdConfig } from "./render/sshd";
 import { DriverRequest } from "./remote/driver";
+import { CONCERN_PARTS, CUTOVER_FILES, NODE_TYPE, PAYLOAD_FILES, SWITCH_AT, concernResourceName as part } from "./remote/protocol";
 import { Concern } from "./remote/script";
 import { SshTarget } from "./remote/ssh";
 import { ValidationError, checkHost, checkPort, checkPositiveInt, checkSource } from "./validate";
@@ -77,7 +78,7 @@ const KEY_SWITCH_SECONDS = 3;
 
 /** When a key cut-over's output says the host switches (epoch seconds), or undefined (pure). */
 export function keySwitchTime(cutoverStdout: string): number | undefined {
-    const m = /switch at (\d+)/.exec(cutoverStdout);
+    const m = SWITCH_AT.exec(cutoverStdout);
     return m ? Number(m[1]) : undefined;
 }
 
@@ -166,7 +167,7 @@ export class ZeroTrustNode extends pulumi.ComponentResource {
         const publicTcpPorts = (args.publicTcpPorts ?? []).map((p, i) => checkPort(`publicTcpPorts[${i}]`, p));
         const release = releaseOf(args.release, args.connection.release);
         const prepared = (args.concerns ?? []).map((c, i) => checkHostConcern(`concerns[${i}]`, c, { member, release: release.name, publicTcpPorts }));
-        super("zerotrust:index:ZeroTrustNode", name, {}, opts);
+        super(NODE_TYPE, name, {}, opts);
         this.member = member;
         this.meshAddress = planned.address;
         this.meshAddress6 = planned.address6;
@@ -211,21 +212,21 @@ export class ZeroTrustNode extends pulumi.ComponentResource {
             ...(args.runsAfter ?? []),
         ];
         // Secret whatever the caller passed: it holds the private key and the pre-shared keys.
-        const wireguardFiles = pulumi.secret(pulumi.output(planned.wireguardConfig)).apply((c) => ({ "wg.conf": c }));
+        const wireguardFiles = pulumi.secret(pulumi.output(planned.wireguardConfig)).apply((c) => ({ [PAYLOAD_FILES.wireguard.config]: c }));
         const wireguardVars = { ZT_IFACE: planned.interfaceName };
         let keySwitchAt: pulumi.Output<number | undefined> | undefined;
         if (meshOnly) {
-            this.keyCutover = this.keyCutoverCommand(`${name}-key-cutover`, pulumi.secret(pulumi.output(planned.privateKey)), deployer, wireguardVars);
+            this.keyCutover = this.keyCutoverCommand(part(name, CONCERN_PARTS.keyCutover), pulumi.secret(pulumi.output(planned.privateKey)), deployer, wireguardVars);
             keySwitchAt = this.keyCutover.stdout.apply(keySwitchTime);
             // First contact: before the mesh exists the only way in is the underlay. This runs once
             // (later WireGuard changes go over the mesh) and is confirmed over the mesh, which
             // proves the tunnel works before the underlay closes.
-            this.applyConcern(`${name}-bootstrap`, "wireguard", wireguardFiles, wireguardVars,
+            this.applyConcern(part(name, CONCERN_PARTS.bootstrap), "wireguard", wireguardFiles, wireguardVars,
                 { via: underlayHost, options: { ignoreChanges: ["stdin"] } });
         }
-        this.applyConcern(`${name}-wireguard`, "wireguard", wireguardFiles, wireguardVars, { keySwitchAt });
-        this.applyConcern(`${name}-firewall`, "firewall", { "firewall.nft": firewall }, {});
-        this.applyConcern(`${name}-ssh`, "ssh", { "sshd.conf": sshd }, {});
+        this.applyConcern(part(name, CONCERN_PARTS.wireguard), "wireguard", wireguardFiles, wireguardVars, { keySwitchAt });
+        this.applyConcern(part(name, CONCERN_PARTS.firewall), "firewall", { [PAYLOAD_FILES.firewall.ruleset]: firewall }, {});
+        this.applyConcern(part(name, CONCERN_PARTS.ssh), "ssh", { [PAYLOAD_FILES.ssh.dropIn]: sshd }, {});
         for (const c of prepared) {
             // Once the preparing component's child: the alias keeps an existing stack's resource.
             this.applyConcern(c.name, c.concern, c.files, {}, { crl: c.crl, options: c.ownerUrn ? { aliases: [{ parent: c.ownerUrn }] } : undefined });
@@ -288,7 +289,7 @@ export class ZeroTrustNode extends pulumi.ComponentResource {
         const deployerPeer = deployer ? pulumi.output(deployer.publicKey).apply((key) => `${deployer.address} ${key}`) : undefined;
         const request = pulumi.all([privateKey, deployerPeer, this.connection]).apply(([key, peer, conn]): string => JSON.stringify({
             action: "cutover", concern: "wireguard", vars: { ...vars, ZT_SWITCH_SECONDS: KEY_SWITCH_SECONDS },
-            files: { "wg.key": key, ...(peer ? { "deployer.peer": peer } : {}) },
+            files: { [CUTOVER_FILES.key]: key, ...(peer ? { [CUTOVER_FILES.deployerPeer]: peer } : {}) },
             connection: conn, rollbackSeconds: this.rollbackSeconds,
         } satisfies DriverRequest));
         return new command.local.Command(resourceName, {

@@ -9,6 +9,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "fs";
 import { tmpdir } from "os";
 import { join } from "path";
 import { hostProgramFor } from "../components/remote/driver";
+import { ANSWERS, CUTOVER_FILES, REFUSALS } from "../components/remote/protocol";
 import { runOverSsh } from "../components/remote/ssh";
 import { ClassifiedOperation, classifyPending, PendingOperation, withoutPending } from "../components/verify/pending";
 import { publicKeyOf } from "../components/wireguard-keys";
@@ -43,10 +44,10 @@ async function settle(op: ClassifiedOperation): Promise<string> {
         const host = s.request.confirmHost ?? s.request.connection.host;
         const r = await runOverSsh({ ...s.request.connection, host }, hostProgramFor(s.request, "confirm"), 30);
         const out = r.stdout.trim().split("\n").pop() ?? "";
-        if (r.code === 0 && out === "confirmed") return `its ${s.request.concern} change was in place and armed on ${host}: confirmed over a new connection`;
+        if (r.code === 0 && out === ANSWERS.confirmed) return `its ${s.request.concern} change was in place and armed on ${host}: confirmed over a new connection`;
         if (r.code === 0) return `no ${s.request.concern} change pending on ${host} (never made, or confirmed before the interruption)`;
-        if (/already rolled back/.test(r.stderr)) return `its ${s.request.concern} change was not confirmed in time: the host rolled it back`;
-        if (/different change/.test(r.stderr)) return `another ${s.request.concern} change is armed on ${host}; the next apply there rolls it back first`;
+        if (r.stderr.includes(REFUSALS.alreadyRolledBack)) return `its ${s.request.concern} change was not confirmed in time: the host rolled it back`;
+        if (r.stderr.includes(REFUSALS.differentChange)) return `another ${s.request.concern} change is armed on ${host}; the next apply there rolls it back first`;
         return `${host} did not answer (${r.stderr.trim().split("\n").pop()}): an unconfirmed change there rolls back by itself within ${s.request.rollbackSeconds} s`;
     }
     // A key cut-over: before its switch the old tunnel works, after it only the host knows. Its own
@@ -55,7 +56,7 @@ async function settle(op: ClassifiedOperation): Promise<string> {
     await sleep(s.seconds);
     const iface = String(s.request.vars.ZT_IFACE ?? "wg0");
     const r = await runOverSsh(s.request.connection, `wg show ${iface} public-key\n`, 30);
-    const staged = s.request.files["wg.key"] ? publicKeyOf(s.request.files["wg.key"]) : undefined;
+    const staged = s.request.files[CUTOVER_FILES.key] ? publicKeyOf(s.request.files[CUTOVER_FILES.key]) : undefined;
     if (r.code !== 0) {
         return `${s.request.connection.host} does not answer over its old key (${r.stderr.trim().split("\n").pop()}): it may have kept the new key ` +
             "(the cut-over was committed before the interruption); if the next update cannot reach it either, see the README, \"Interrupted updates\"";

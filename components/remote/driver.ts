@@ -3,6 +3,7 @@
 // over a NEW connection on the management path; if that cannot be opened, the host rolls itself
 // back and this fails, so the resource fails and the next `pulumi up` tries again.
 import { CrlRequest, buildCrl } from "./crl";
+import { ANSWERS } from "./protocol";
 import { Action, Concern, composeHostProgram, payloadToken } from "./script";
 import { SshTarget, runOverSsh } from "./ssh";
 import { connectionFailure, failureMessage } from "./ssh-failure";
@@ -68,7 +69,7 @@ export async function drive(req: DriverRequest): Promise<string> {
     if (req.action === "cutover") {
         const r = await run(req, "cutover", req.connection.host);
         if (!r.ok) throw new Error(failureMessage("staging the key switch of", req.concern, req.connection.host, r));
-        if (r.out !== "unchanged") {
+        if (r.out !== ANSWERS.unchanged) {
             // The answer is here, so the stack will record the new key: the host must keep it from now on.
             const committed = await run(req, "commit", req.connection.host);
             if (!committed.ok) {
@@ -85,7 +86,7 @@ export async function drive(req: DriverRequest): Promise<string> {
     }
     const applied = await applyAfterKeySwitch(req);
     if (!applied.ok) throw new Error(failureMessage("applying", req.concern, req.connection.host, applied));
-    if (applied.out === "unchanged") return `${req.concern}: unchanged`;
+    if (applied.out === ANSWERS.unchanged) return `${req.concern}: ${ANSWERS.unchanged}`;
 
     const confirmHost = req.confirmHost ?? req.connection.host;
     const confirmed = await run(req, "confirm", confirmHost);

@@ -3,6 +3,7 @@
 // gateway's refused requests. Pure.
 import { AccessLogLine, VERDICTS } from "../render/gateway-log";
 import { DROP_SETS } from "../render/drop-record";
+import { ACCESS_RECORD as PART } from "../remote/protocol";
 
 /** One dropped flow, merged over every record the host kept. Times are the host's, in epoch seconds. */
 export interface DropFlow {
@@ -108,17 +109,18 @@ function accessLine(line: string): AccessLogLine | undefined {
 
 export function parseAccessRecord(stdout: string): HostRecord {
     const lines = stdout.split("\n");
-    if (!lines.includes("=== end")) throw new Error("the host's access record is cut short (no \"=== end\")");
+    const end = PART.head + PART.end;
+    if (!lines.includes(end)) throw new Error(`the host's access record is cut short (no "${end}")`);
     const parts: { head: string; body: string[] }[] = [];
     for (const l of lines) {
-        if (l.startsWith("=== ")) parts.push({ head: l.slice(4), body: [] });
+        if (l.startsWith(PART.head)) parts.push({ head: l.slice(PART.head.length), body: [] });
         else if (l !== "" && parts.length) parts[parts.length - 1].body.push(l);
     }
-    const allowed = parts.find((p) => p.head.startsWith("access allowed "));
+    const allowed = parts.find((p) => p.head.startsWith(`${PART.accessAllowed} `));
     return {
-        wgInterfaces: parts.find((p) => p.head === "wireguard")?.body.flatMap((l) => l.split(/\s+/)).filter((s) => s) ?? [],
-        drops: mergeFlows(parts.filter((p) => p.head === "drops live" || p.head === "drops archive").map((p) => recordFlows(p.body))),
+        wgInterfaces: parts.find((p) => p.head === PART.wireguard)?.body.flatMap((l) => l.split(/\s+/)).filter((s) => s) ?? [],
+        drops: mergeFlows(parts.filter((p) => p.head === PART.dropsLive || p.head === PART.dropsArchive).map((p) => recordFlows(p.body))),
         allowedRequests: allowed ? Number(allowed.head.split(" ").pop()) : undefined,
-        refused: (parts.find((p) => p.head === "access refused")?.body ?? []).map(accessLine).filter((a): a is AccessLogLine => a !== undefined),
+        refused: (parts.find((p) => p.head === PART.accessRefused)?.body ?? []).map(accessLine).filter((a): a is AccessLogLine => a !== undefined),
     };
 }

@@ -1,4 +1,4 @@
-export * from "./model";
+export { AuditData, CertificateRow, HostView, MeasuredAccess, ReportAllow, ReportMember, ScannerVerdict } from "./model";
 export { certificatesFromState, hostViews, measuredRows } from "./derive";
 export { reachDiagram } from "./diagram";
 export { LegacyReportPolicy, ReportPolicy, policyRows, reportPolicy } from "./policy-view";

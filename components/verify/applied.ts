@@ -1,6 +1,7 @@
 // What the stack last applied to its hosts, read from its state (`pulumi stack export
 // --show-secrets`): the apply driver's request of every concern, with the node it belongs to. Pure.
 import { DriverRequest } from "../remote/driver";
+import { COMMAND_TYPE as COMMAND, DRIVER_COMMAND, NODE_TYPE as NODE } from "../remote/protocol";
 import { Concern } from "../remote/script";
 
 export interface AppliedConcern {
@@ -22,9 +23,6 @@ export interface StateResource {
     outputs?: Record<string, unknown>;
 }
 
-const COMMAND = "command:local:Command";
-const NODE = "zerotrust:index:ZeroTrustNode";
-const DRIVER_APPLY = /remote\/driver\.js apply$/;
 // How `pulumi stack export --show-secrets` writes a secret: its value as JSON in "plaintext".
 const SECRET_SIG = "4dabf18193072939515e22adb298388d";
 
@@ -65,7 +63,7 @@ export function appliedConcerns(resources: StateResource[]): AppliedConcern[] {
     const nodes = nodesByHost(resources);
     const applied: AppliedConcern[] = [];
     for (const r of resources) {
-        if (r.type !== COMMAND || typeof r.inputs?.create !== "string" || !DRIVER_APPLY.test(r.inputs.create)) continue;
+        if (r.type !== COMMAND || typeof r.inputs?.create !== "string" || DRIVER_COMMAND.exec(r.inputs.create)?.[1] !== "apply") continue;
         const resource = nameOf(r.urn);
         const stdin = stateValue(`${resource}.stdin`, r.inputs.stdin);
         if (typeof stdin !== "string") throw new Error(`${resource}: its stdin is not an apply request`);

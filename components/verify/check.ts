@@ -3,6 +3,7 @@
 // openssl), and the difference is the drift. Repair re-applies the same request through the
 // apply protocol (validate, swap, verify, confirm over a new connection or roll back).
 import { drive, hostProgramFor } from "../remote/driver";
+import { CHECK_MARKERS } from "../remote/protocol";
 import { runOverSsh } from "../remote/ssh";
 import { connectionFailure } from "../remote/ssh-failure";
 import { AppliedConcern } from "./applied";
@@ -29,8 +30,8 @@ export interface ConcernStatus {
 /** The check program's output split into its two halves. */
 export function parseCheckOutput(stdout: string): { expected: string[]; live: string[] } {
     const lines = stdout.split("\n").filter((l) => l !== "");
-    const e = lines.indexOf("=== expected");
-    const l = lines.indexOf("=== live");
+    const e = lines.indexOf(CHECK_MARKERS.expected);
+    const l = lines.indexOf(CHECK_MARKERS.live);
     if (e < 0 || l < e) throw new Error("the host's check printed no expected/live sections");
     return { expected: lines.slice(e + 1, l), live: lines.slice(l + 1) };
 }

@@ -1,5 +1,4 @@
 export { AppliedConcern, StateResource, appliedConcerns, stateValue } from "./applied";
 export { ConcernState, ConcernStatus, checkConcern, parseCheckOutput, repairConcern } from "./check";
 export { formatVerifyReport } from "./format";
-export { lineDiff } from "./line-diff";
 export { StackLocation, VerifyOptions, VerifyReport, exitCodeOf, verifyDeployment, verifyStack } from "./verify";

@@ -7,6 +7,7 @@
 // would have, or finds it already rolled back. The state then forgets the operation and the next
 // update applies the resource again: an apply whose change is in place answers "unchanged".
 import { DriverRequest } from "../remote/driver";
+import { COMMAND_TYPE as COMMAND, DRIVER_COMMAND as DRIVER } from "../remote/protocol";
 import { stateValue, StateResource } from "./applied";
 
 export interface PendingOperation {
@@ -33,8 +34,6 @@ export interface ClassifiedOperation {
     settlement: Settlement;
 }
 
-const COMMAND = "command:local:Command";
-const DRIVER = /remote\/driver\.js (apply|teardown|cutover)$/;
 const nameOf = (urn: string) => urn.split("::").pop()!;
 
 function driverRequest(name: string, stdin: unknown): DriverRequest | undefined {

@@ -4,12 +4,13 @@
 import test from "ava";
 import { execFile } from "child_process";
 import { randomBytes } from "crypto";
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync } from "fs";
 import { tmpdir } from "os";
 import { dirname, join } from "path";
 import { promisify } from "util";
 import { labLayout } from "../../components/hosts/lab";
 import { removeLabLeftovers } from "../helpers/lab";
+import { writeProgram } from "../helpers/user-program";
 
 const ROOT = join(__dirname, "..", "..", "..");
 const LAB = "pkg";
@@ -85,35 +86,19 @@ test.serial("npm pack ships the compiled library and its host scripts, nothing e
     const expected = [
         ...sources.filter((f) => !f.endsWith(".ts")),
         ...sources.filter((f) => f.endsWith(".ts")).flatMap((f) => [`build/${f.replace(/\.ts$/, ".js")}`, `build/${f.replace(/\.ts$/, ".d.ts")}`]),
-        "package.json", "README.md",
+        "package.json", "README.md", "CHANGELOG.md",
     ];
     // Exactly these: no stale output of a removed source, no script left behind.
     t.deepEqual([...files].sort(), expected.sort());
+    // Every entry of the exports map is in the tarball, with its types.
+    const exported = Object.values(JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")).exports as Record<string, string | Record<string, string>>)
+        .flatMap((e) => typeof e === "string" ? [e] : Object.values(e)).map((f) => f.replace(/^\.\//, ""));
+    t.deepEqual(exported.filter((f) => !files.includes(f)), []);
 });
 
 test.serial("a Pulumi program of its own installs the tarball with the peer SDKs", async (t) => {
     t.truthy(tarball, "needs the tarball");
-    mkdirSync(programDir);
-    writeFileSync(join(programDir, "Pulumi.yaml"), "name: zerotrust-package\nruntime: nodejs\nmain: index.ts\n");
-    writeFileSync(join(programDir, "package.json"), JSON.stringify({
-        name: "zerotrust-package",
-        private: true,
-        dependencies: {
-            "@zerotrust/components": `file:${tarball}`,
-            "@pulumi/pulumi": "3.259.0",
-            "@pulumi/command": "1.2.1",
-            "@pulumi/tls": "5.5.1",
-            "@pulumi/random": "4.21.1",
-        },
-        // The language host compiles index.ts with the program's TypeScript; the SDK's vendored 3.8
-        // rejects this tsconfig (target es2022). Its vendored ts-node 7 works with TypeScript 5.
-        devDependencies: { "typescript": "5.9.3", "@types/node": "22.20.5" },
-    }, null, 2));
-    writeFileSync(join(programDir, "tsconfig.json"), JSON.stringify({
-        compilerOptions: { strict: true, target: "es2022", module: "commonjs", moduleResolution: "node", outDir: "bin" },
-        files: ["index.ts"],
-    }, null, 2));
-    writeFileSync(join(programDir, "index.ts"), PROGRAM);
+    writeProgram(programDir, "zerotrust-package", tarball, PROGRAM);
     await timed("npm install", () => run("npm", ["install", "--no-audit", "--no-fund", "--prefer-offline"]));
     // One copy of each SDK: the library uses the program's, not copies of its own.
     t.false(existsSync(join(programDir, "node_modules", "@zerotrust", "components", "node_modules", "@pulumi")));
@@ -149,7 +134,8 @@ test.serial("pulumi destroy leaves no namespace and no lab interface", async (t)
 
 // The user's program: two lab hosts, a mesh with this machine as operator peer, a CA and its certificate.
 const PROGRAM = `import * as tls from "@pulumi/tls";
-import { InternalCA, LabHost, LabNetwork, LabOperator, MeshNetwork, ZeroTrustNode } from "@zerotrust/components";
+import { InternalCA, MeshNetwork, ZeroTrustNode } from "@zerotrust/components";
+import { LabHost, LabNetwork, LabOperator } from "@zerotrust/components/lab";
 
 const names = ${JSON.stringify(NODES)};
 const lab = new LabNetwork("${LAB}", { subnet: "10.213.30.0/24", alsoUnrouted: ["10.213.31.0/24"] });

@@ -81,8 +81,8 @@ test.serial(`a stack deployed with ${BASELINE}'s package moves to this one in on
 
 // The program: three lab hosts, SSH over the mesh only, this machine as the operator peer, a CA,
 // a gateway on a in front of b.
-const COMMON = `import * as tls from "@pulumi/tls";
-import { InternalCA, LabHost, LabNetwork, LabOperator, MeshNetwork, MtlsGateway, ZeroTrustNode } from "@zerotrust/components";
+const common = (imports: string) => `import * as tls from "@pulumi/tls";
+${imports}
 
 const names = ${JSON.stringify(NODES)};
 const lab = new LabNetwork("${LAB}", { subnet: "10.213.186.0/24", alsoUnrouted: ["10.186.0.0/24"] });
@@ -104,7 +104,8 @@ export const meshAddresses = mesh.addresses;
 `;
 
 /** As this checkout's API has it. */
-const PROGRAM = `${COMMON}
+const PROGRAM = `${common(`import { InternalCA, MeshNetwork, MtlsGateway, ZeroTrustNode } from "@zerotrust/components";
+import { LabHost, LabNetwork, LabOperator } from "@zerotrust/components/lab";`)}
 const operator = new LabOperator("operator", { network: lab, member: mesh.member("ops") });
 const gateway = new MtlsGateway("gw", { member: mesh.member("a"), ca: ca.data(), serverName: "a.${LAB}.internal", upstreams: ["b:8080"] });
 hosts.forEach((h, i) => new ZeroTrustNode(names[i], {
@@ -118,8 +119,8 @@ hosts.forEach((h, i) => new ZeroTrustNode(names[i], {
 }, { dependsOn: [operator.tunnel] }));
 `;
 
-/** As BASELINE's API has it: the mesh, the node and the CA as objects. */
-const BASELINE_PROGRAM = `${COMMON}
+/** As BASELINE's API has it: the mesh, the node and the CA as objects, the lab components at the root. */
+const BASELINE_PROGRAM = `${common(`import { InternalCA, LabHost, LabNetwork, LabOperator, MeshNetwork, MtlsGateway, ZeroTrustNode } from "@zerotrust/components";`)}
 const operator = new LabOperator("operator", { network: lab, mesh, member: "ops" });
 const nodes = hosts.map((h, i) => new ZeroTrustNode(names[i], {
     mesh,

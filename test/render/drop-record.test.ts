@@ -10,7 +10,8 @@ import { composeHostProgram } from "../../components/remote/script";
 import { parseAccessRecord } from "../../components/report/access-record";
 import { renderFirewall } from "../../components/render/nftables";
 import { RELEASES } from "../../components/render/releases";
-import { lineDiff, parseCheckOutput } from "../../components/verify";
+import { parseCheckOutput } from "../../components/verify";
+import { lineDiff } from "../../components/verify/line-diff";
 import { inTree, releaseTree } from "../helpers/release-tree";
 
 const rules = renderFirewall({

@@ -1,7 +1,8 @@
 // The pure parts of drift detection: the line diff, the check output, reading what the stack
 // applied from its exported state, and the exit status.
 import test from "ava";
-import { appliedConcerns, exitCodeOf, formatVerifyReport, lineDiff, parseCheckOutput, StateResource, VerifyReport } from "../../components/verify";
+import { appliedConcerns, exitCodeOf, formatVerifyReport, parseCheckOutput, StateResource, VerifyReport } from "../../components/verify";
+import { lineDiff } from "../../components/verify/line-diff";
 import { DriverRequest } from "../../components/remote/driver";
 
 test("the line diff names only what differs, in order, and sees a reordering", (t) => {
