@@ -2,9 +2,9 @@
 // resources (two per member, whatever the policy); a pair's pre-shared key is derived from the two
 // members' secrets. The peer graph comes from the identity policy, compiled once during preview.
 import * as pulumi from "@pulumi/pulumi";
-import * as random from "@pulumi/random";
 import { createHash } from "crypto";
 import { MemberFacts, wireGuardInterfaceFor } from "./enforcement";
+import { keySeed } from "./key-seed";
 import { MeshPlan, PlannedMember, planMesh } from "./mesh-plan";
 import { PolicyExpectations, PolicyRule } from "./policy";
 import { PskHolder, derivePresharedKey } from "./preshared-keys";
@@ -155,20 +155,19 @@ export class MeshNetwork extends pulumi.ComponentResource {
         // What a configuration reads of a member (its public facts and its pre-shared-key secret), as one output.
         const peerView = new Map<string, pulumi.Output<MemberFacts & PskHolder>>();
         for (const m of plan.members) {
-            // Generation 1 has no keepers, as the key had before rotation existed: upgrading replaces nothing.
-            const seed = new random.RandomBytes(`${name}-${m.name}-wg-key`,
-                { length: 32, keepers: m.keyGeneration > 1 ? { generation: String(m.keyGeneration) } : undefined }, { parent: this });
+            // Generation 1 has no keepers, as the key had before rotation existed. The seeds are
+            // RandomPasswords, not RandomBytes, which keep their bytes in the state's clear ids: see key-seed.ts.
+            const privateKey = keySeed(`${name}-${m.name}-wg-key`, "wireguard private key",
+                m.keyGeneration > 1 ? { generation: String(m.keyGeneration) } : undefined, this).apply(clampPrivateKey);
             // One secret per member, not one resource per pair: pair keys are derived from two of them.
-            const pskSecret = new random.RandomBytes(`${name}-${m.name}-psk-secret`,
-                { length: 32, keepers: { generation: String(m.pskGeneration) } }, { parent: this });
-            const privateKey = pulumi.secret(seed.base64.apply(clampPrivateKey));
+            const pskSecret = keySeed(`${name}-${m.name}-psk-secret`, "wireguard psk secret", { generation: String(m.pskGeneration) }, this);
             privateKeys.set(m.name, privateKey);
             publicKeys[m.name] = pulumi.unsecret(privateKey.apply(publicKeyOf));
             const endpoint = pulumi.output(specs.get(m.name)!.endpoint)
                 .apply((e) => (e === undefined ? undefined : checkEndpoint(`${m.name}.endpoint`, e)));
             const ipv6Endpoint = pulumi.output(specs.get(m.name)!.ipv6Endpoint)
                 .apply((e) => (e === undefined ? undefined : checkIPv6Endpoint(`${m.name}.ipv6Endpoint`, e)));
-            peerView.set(m.name, pulumi.all([publicKeys[m.name], endpoint, ipv6Endpoint, pskSecret.base64]).apply(([publicKey, ep, ep6, secret]) => ({
+            peerView.set(m.name, pulumi.all([publicKeys[m.name], endpoint, ipv6Endpoint, pskSecret]).apply(([publicKey, ep, ep6, secret]) => ({
                 name: m.name, address: m.address, publicKey, endpoint: ep, listenPort: m.listenPort, behindNat: m.behindNat, secret,
                 ...(m.address6 ? { address6: m.address6 } : {}),
                 // Absent, not undefined, when not set: the facts of an IPv4-only mesh stay as they were.

@@ -64,14 +64,18 @@ test("configs and private keys are secret outputs", async (t) => {
     t.false(await pulumi.isSecret(mesh.members.db.publicKey));
 });
 
-test("keys and pre-shared-key secrets are tracked random.RandomBytes children of the mesh: two per member, none per pair", async (t) => {
+test("keys and pre-shared-key secrets are seeded by tracked random.RandomPassword children of the mesh: two per member, none per pair, no RandomBytes", async (t) => {
     const mesh = seedMesh("tracked");
     await resolve(mesh.configOf("db"));
-    const mine = recorded.filter((r) => r.name.startsWith("tracked-") && r.type === "random:index/randomBytes:RandomBytes");
-    t.is(mine.filter((r) => r.name.endsWith("-wg-key")).length, 6);
-    t.is(mine.filter((r) => r.name.endsWith("-psk-secret")).length, 6);
-    t.is(mine.length, 12);
-    t.true(mine.every((r) => r.inputs.length === 32));
+    const mine = recorded.filter((r) => r.name.startsWith("tracked-"));
+    // RandomBytes keeps its bytes as the resource id, which the state never encrypts.
+    t.false(mine.some((r) => r.type === "random:index/randomBytes:RandomBytes"));
+    const seeds = mine.filter((r) => r.type === "random:index/randomPassword:RandomPassword");
+    t.is(seeds.filter((r) => r.name.endsWith("-wg-key")).length, 6);
+    t.is(seeds.filter((r) => r.name.endsWith("-psk-secret")).length, 6);
+    t.is(seeds.length, 12);
+    // 64 of 62 characters: 381 bits, at least the 256 a key needs.
+    t.true(seeds.every((r) => r.inputs.length === 64 && r.inputs.special === false));
 });
 
 /** A mesh where every app node reaches every other: N(N-1)/2 pairs. */
