@@ -139,6 +139,8 @@ export class MeshNetwork extends pulumi.ComponentResource {
     readonly addresses: Record<string, string>;
     /** IPv6 mesh address per member name, when the mesh has cidr6 (else empty). */
     readonly addresses6: Record<string, string>;
+    /** What a configuration reads of each member, its pre-shared-key secret among it (secret). */
+    private readonly peerViews: Map<string, pulumi.Output<MemberFacts & PskHolder>>;
 
     constructor(name: string, args: MeshNetworkArgs, opts?: pulumi.ComponentResourceOptions) {
         // Validate and compile before registering anything: bad input leaves no resource behind.
@@ -154,6 +156,7 @@ export class MeshNetwork extends pulumi.ComponentResource {
         const publicKeys: Record<string, pulumi.Output<string>> = {};
         // What a configuration reads of a member (its public facts and its pre-shared-key secret), as one output.
         const peerView = new Map<string, pulumi.Output<MemberFacts & PskHolder>>();
+        this.peerViews = peerView;
         for (const m of plan.members) {
             // Generation 1 has no keepers, as the key had before rotation existed. The seeds are
             // RandomPasswords, not RandomBytes, which keep their bytes in the state's clear ids: see key-seed.ts.
@@ -200,6 +203,16 @@ export class MeshNetwork extends pulumi.ComponentResource {
             this.members[m.name] = { ...m, publicKey: publicKeys[m.name], privateKey: privateKeys.get(m.name)!, config, endpoint: specs.get(m.name)!.endpoint };
         }
         this.registerOutputs({ addresses: this.addresses, ...(plan.cidr6 ? { addresses6: this.addresses6 } : {}), publicKeys });
+    }
+
+    /**
+     * The pre-shared key of two members that are peers (secret): what both their configurations
+     * hold for each other, and what a key cut-over stages for the deployer's peer.
+     */
+    presharedKeyOf(a: string, b: string): pulumi.Output<string> {
+        for (const m of [a, b]) if (!this.members[m]) throw new pulumi.ResourceError(`'${m}' is not a member of this mesh`, this);
+        if (!this.plan.policy.peers[a].includes(b)) throw new pulumi.ResourceError(`'${a}' and '${b}' are not peers: they have no pre-shared key`, this);
+        return pulumi.secret(pulumi.all([this.peerViews.get(a)!, this.peerViews.get(b)!]).apply(([x, y]) => derivePresharedKey(x, y)));
     }
 
     /** A member's wg-quick configuration (secret). */

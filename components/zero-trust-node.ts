@@ -210,7 +210,7 @@ export class ZeroTrustNode extends pulumi.ComponentResource {
         const wireguardVars = { ZT_IFACE: plan.interfaceName };
         let keySwitchAt: pulumi.Output<number | undefined> | undefined;
         if (meshOnly) {
-            this.keyCutover = this.keyCutoverCommand(`${name}-key-cutover`, mesh.members[member].privateKey, deployer, wireguardVars);
+            this.keyCutover = this.keyCutoverCommand(`${name}-key-cutover`, mesh, mesh.members[member].privateKey, deployer, wireguardVars);
             keySwitchAt = this.keyCutover.stdout.apply(keySwitchTime);
             // First contact: before the mesh exists the only way in is the underlay. This runs once
             // (later WireGuard changes go over the mesh) and is confirmed over the mesh, which
@@ -273,10 +273,14 @@ export class ZeroTrustNode extends pulumi.ComponentResource {
      * only a new key (or a new way to reach the host) makes, it stages the key over the tunnel that
      * still works. It is outside the host's chain, so it runs before the deployer's tunnel changes.
      */
-    private keyCutoverCommand(resourceName: string, privateKey: pulumi.Output<string>, deployer: MeshMember | undefined,
+    private keyCutoverCommand(resourceName: string, mesh: MeshNetwork, privateKey: pulumi.Output<string>, deployer: MeshMember | undefined,
         vars: Record<string, string>): command.local.Command {
         // Only keys: the cut-over changes (and runs) when one of them does, not with every peer change.
-        const deployerPeer = deployer ? deployer.publicKey.apply((key) => `${deployer.address} ${key}`) : undefined;
+        // The pair's pre-shared key too: the deployer's tunnel handshakes with it after the switch.
+        const deployerPsk = deployer && mesh.plan.policy.peers[this.member].includes(deployer.name)
+            ? mesh.presharedKeyOf(this.member, deployer.name) : undefined;
+        const deployerPeer = deployer
+            ? pulumi.all([deployer.publicKey, deployerPsk]).apply(([key, psk]) => `${deployer.address} ${key}${psk ? ` ${psk}` : ""}`) : undefined;
         const request = pulumi.all([privateKey, deployerPeer, this.connection]).apply(([key, peer, conn]): string => JSON.stringify({
             action: "cutover", concern: "wireguard", vars: { ...vars, ZT_SWITCH_SECONDS: KEY_SWITCH_SECONDS },
             files: { "wg.key": key, ...(peer ? { "deployer.peer": peer } : {}) },
