@@ -198,6 +198,9 @@ test("the node's key and its pre-shared key with the deployer change in one cut-
         echo "own key $(wg show ${iface} public-key)"
         echo "psk $(wg show ${iface} preshared-keys | cut -f2)"
         grep -c "PresharedKey = ${newPsk.replace(/[/+]/g, ".")}" /etc/wireguard/${iface}.conf || true
+        # Waited out: the rollback's timer must not fire after the test (it would outlive the teardown).
+        sleep ${WINDOW + 1}
+        echo "after the window $(wg show ${iface} public-key)"
     `);
     t.log(out);
     t.regex(out, /reachable before/);
@@ -205,4 +208,5 @@ test("the node's key and its pre-shared key with the deployer change in one cut-
     t.true(out.includes(`own key ${publicKeyOf(newKey)}`));
     t.true(out.includes(`psk ${newPsk}`), "the deployer's entry has the new PSK");
     t.regex(out, /^1$/m, "the file too");
+    t.true(out.includes(`after the window ${publicKeyOf(newKey)}`), "kept: the deployer made a handshake with it");
 });
