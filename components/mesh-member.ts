@@ -32,6 +32,11 @@ export interface MeshMemberData {
     privateKey: pulumi.Input<string>;
     /** Its wg-quick configuration, with its peers and pre-shared keys (secret). */
     wireguardConfig: pulumi.Input<string>;
+    /**
+     * Its pre-shared key with each operator peer it has, by name (secret): a key cut-over stages the
+     * one with the deployer's peer, whose tunnel handshakes with it after the switch.
+     */
+    operatorPresharedKeys: pulumi.Input<Record<string, string>>;
 }
 
 const isRecordOfStrings = (v: unknown): v is Record<string, string> =>
@@ -63,17 +68,17 @@ export function checkMemberData(field: string, data: unknown, kind: "node" | "op
     if (!policy.members.some((m) => m.name === d.name && m.kind === kind) || d.addresses[d.name!] !== d.address) {
         throw new ValidationError(field, d.name, `is not ${kind === "node" ? "a node" : "an operator peer"} in the policy and addresses it carries: ${fix}`);
     }
-    for (const key of ["publicKey", "privateKey", "wireguardConfig"] as const) {
+    for (const key of ["publicKey", "privateKey", "wireguardConfig", "operatorPresharedKeys"] as const) {
         if (d[key] === undefined) throw new ValidationError(`${field}.${key}`, undefined, `is missing: ${fix}`);
     }
     return d as MeshMemberData;
 }
 
 /** A member's data without its keys: what a mesh's stack exports in the clear. */
-export type PlainMemberData = Omit<MeshMemberData, "publicKey" | "privateKey" | "wireguardConfig">;
+export type PlainMemberData = Omit<MeshMemberData, "publicKey" | "privateKey" | "wireguardConfig" | "operatorPresharedKeys">;
 
 /** A member's keys and configuration, exported as one secret output per stack. */
-export interface MemberKeys { publicKey: string; privateKey: string; wireguardConfig: string }
+export interface MemberKeys { publicKey: string; privateKey: string; wireguardConfig: string; operatorPresharedKeys: Record<string, string> }
 
 /** The stack outputs that carry a mesh's members to other stacks (MeshNetwork.exportMembers). */
 export const MEMBER_OUTPUTS = { members: "members", keys: "memberKeys" } as const;
@@ -90,11 +95,12 @@ export async function membersFromStack(ref: pulumi.StackReference): Promise<Reco
             `export const { ${MEMBER_OUTPUTS.members}, ${MEMBER_OUTPUTS.keys} } = mesh.exportMembers();`);
     }
     const keys = pulumi.secret(ref.getOutput(MEMBER_OUTPUTS.keys)) as pulumi.Output<Record<string, MemberKeys>>;
-    const keyOf = (name: string, key: keyof MemberKeys) => keys.apply((k) => {
+    const keyOf = <K extends keyof MemberKeys>(name: string, key: K) => keys.apply((k): MemberKeys[K] => {
         if (!k?.[name]) throw new Error(`${ref.name} exports no ${MEMBER_OUTPUTS.keys}.${name}: export mesh.exportMembers() whole`);
         return k[name][key];
     });
     return Object.fromEntries(Object.entries(exported).map(([name, data]) => [name, {
         ...data, publicKey: pulumi.unsecret(keyOf(name, "publicKey")), privateKey: keyOf(name, "privateKey"), wireguardConfig: keyOf(name, "wireguardConfig"),
+        operatorPresharedKeys: keyOf(name, "operatorPresharedKeys"),
     }]));
 }

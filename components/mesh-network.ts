@@ -2,9 +2,9 @@
 // resources (two per member, whatever the policy); a pair's pre-shared key is derived from the two
 // members' secrets. The peer graph comes from the identity policy, compiled once during preview.
 import * as pulumi from "@pulumi/pulumi";
-import * as random from "@pulumi/random";
 import { createHash } from "crypto";
 import { MemberFacts, wireGuardInterfaceFor } from "./enforcement";
+import { keySeed } from "./key-seed";
 import { MEMBER_OUTPUTS, MemberKeys, MeshMemberData, PlainMemberData } from "./mesh-member";
 import { MeshPlan, PlannedMember, planMesh } from "./mesh-plan";
 import { PolicyExpectations, PolicyRule } from "./policy";
@@ -140,6 +140,8 @@ export class MeshNetwork extends pulumi.ComponentResource {
     readonly addresses: Record<string, string>;
     /** IPv6 mesh address per member name, when the mesh has cidr6 (else empty). */
     readonly addresses6: Record<string, string>;
+    /** What a configuration reads of each member, its pre-shared-key secret among it (secret). */
+    private readonly peerViews: Map<string, pulumi.Output<MemberFacts & PskHolder>>;
 
     constructor(name: string, args: MeshNetworkArgs, opts?: pulumi.ComponentResourceOptions) {
         // Validate and compile before registering anything: bad input leaves no resource behind.
@@ -155,21 +157,21 @@ export class MeshNetwork extends pulumi.ComponentResource {
         const publicKeys: Record<string, pulumi.Output<string>> = {};
         // What a configuration reads of a member (its public facts and its pre-shared-key secret), as one output.
         const peerView = new Map<string, pulumi.Output<MemberFacts & PskHolder>>();
+        this.peerViews = peerView;
         for (const m of plan.members) {
-            // Generation 1 has no keepers, as the key had before rotation existed: upgrading replaces nothing.
-            const seed = new random.RandomBytes(`${name}-${m.name}-wg-key`,
-                { length: 32, keepers: m.keyGeneration > 1 ? { generation: String(m.keyGeneration) } : undefined }, { parent: this });
+            // Generation 1 has no keepers, as the key had before rotation existed. The seeds are
+            // RandomPasswords, not RandomBytes, which keep their bytes in the state's clear ids: see key-seed.ts.
+            const privateKey = keySeed(`${name}-${m.name}-wg-key`, "wireguard private key",
+                m.keyGeneration > 1 ? { generation: String(m.keyGeneration) } : undefined, this).apply(clampPrivateKey);
             // One secret per member, not one resource per pair: pair keys are derived from two of them.
-            const pskSecret = new random.RandomBytes(`${name}-${m.name}-psk-secret`,
-                { length: 32, keepers: { generation: String(m.pskGeneration) } }, { parent: this });
-            const privateKey = pulumi.secret(seed.base64.apply(clampPrivateKey));
+            const pskSecret = keySeed(`${name}-${m.name}-psk-secret`, "wireguard psk secret", { generation: String(m.pskGeneration) }, this);
             privateKeys.set(m.name, privateKey);
             publicKeys[m.name] = pulumi.unsecret(privateKey.apply(publicKeyOf));
             const endpoint = pulumi.output(specs.get(m.name)!.endpoint)
                 .apply((e) => (e === undefined ? undefined : checkEndpoint(`${m.name}.endpoint`, e)));
             const ipv6Endpoint = pulumi.output(specs.get(m.name)!.ipv6Endpoint)
                 .apply((e) => (e === undefined ? undefined : checkIPv6Endpoint(`${m.name}.ipv6Endpoint`, e)));
-            peerView.set(m.name, pulumi.all([publicKeys[m.name], endpoint, ipv6Endpoint, pskSecret.base64]).apply(([publicKey, ep, ep6, secret]) => ({
+            peerView.set(m.name, pulumi.all([publicKeys[m.name], endpoint, ipv6Endpoint, pskSecret]).apply(([publicKey, ep, ep6, secret]) => ({
                 name: m.name, address: m.address, publicKey, endpoint: ep, listenPort: m.listenPort, behindNat: m.behindNat, secret,
                 ...(m.address6 ? { address6: m.address6 } : {}),
                 // Absent, not undefined, when not set: the facts of an IPv4-only mesh stay as they were.
@@ -220,7 +222,14 @@ export class MeshNetwork extends pulumi.ComponentResource {
             addresses: this.addresses, ...(this.plan.cidr6 ? { addresses6: this.addresses6 } : {}),
             policy: this.plan.policy,
             publicKey: m.publicKey, privateKey: m.privateKey, wireguardConfig: m.config,
+            operatorPresharedKeys: this.operatorPresharedKeysOf(name),
         };
+    }
+
+    /** A member's pre-shared key with each operator peer it has (secret), by name: a cut-over's deployer pair. */
+    private operatorPresharedKeysOf(name: string): pulumi.Output<Record<string, string>> {
+        const operators = this.plan.policy.peers[name].filter((p) => this.members[p]?.kind === "operator");
+        return pulumi.secret(pulumi.all(Object.fromEntries(operators.map((o) => [o, this.presharedKeyOf(name, o)]))));
     }
 
     /**
@@ -229,11 +238,21 @@ export class MeshNetwork extends pulumi.ComponentResource {
      */
     exportMembers(): { [MEMBER_OUTPUTS.members]: Record<string, PlainMemberData>; [MEMBER_OUTPUTS.keys]: pulumi.Output<Record<string, MemberKeys>> } {
         const data = Object.keys(this.members).map((name) => this.member(name));
-        const members = Object.fromEntries(data.map(({ publicKey: _p, privateKey: _k, wireguardConfig: _c, ...plain }) => [plain.name, plain]));
-        const keysOf = (d: MeshMemberData): pulumi.Output<MemberKeys> => pulumi.all([d.publicKey, d.privateKey, d.wireguardConfig])
-            .apply(([publicKey, privateKey, wireguardConfig]) => ({ publicKey, privateKey, wireguardConfig }));
+        const members = Object.fromEntries(data.map(({ publicKey: _p, privateKey: _k, wireguardConfig: _c, operatorPresharedKeys: _o, ...plain }) => [plain.name, plain]));
+        const keysOf = (d: MeshMemberData): pulumi.Output<MemberKeys> => pulumi.all([d.publicKey, d.privateKey, d.wireguardConfig, d.operatorPresharedKeys])
+            .apply(([publicKey, privateKey, wireguardConfig, operatorPresharedKeys]) => ({ publicKey, privateKey, wireguardConfig, operatorPresharedKeys }));
         const memberKeys = pulumi.secret(pulumi.all(Object.fromEntries(data.map((d) => [d.name, keysOf(d)]))) as pulumi.Output<Record<string, MemberKeys>>);
         return { [MEMBER_OUTPUTS.members]: members, [MEMBER_OUTPUTS.keys]: memberKeys } as const;
+    }
+
+    /**
+     * The pre-shared key of two members that are peers (secret): what both their configurations
+     * hold for each other, and what a key cut-over stages for the deployer's peer.
+     */
+    presharedKeyOf(a: string, b: string): pulumi.Output<string> {
+        for (const m of [a, b]) if (!this.members[m]) throw new pulumi.ResourceError(`'${m}' is not a member of this mesh`, this);
+        if (!this.plan.policy.peers[a].includes(b)) throw new pulumi.ResourceError(`'${a}' and '${b}' are not peers: they have no pre-shared key`, this);
+        return pulumi.secret(pulumi.all([this.peerViews.get(a)!, this.peerViews.get(b)!]).apply(([x, y]) => derivePresharedKey(x, y)));
     }
 
     /** A member's wg-quick configuration (secret). */

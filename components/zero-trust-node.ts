@@ -216,7 +216,7 @@ export class ZeroTrustNode extends pulumi.ComponentResource {
         const wireguardVars = { ZT_IFACE: planned.interfaceName };
         let keySwitchAt: pulumi.Output<number | undefined> | undefined;
         if (meshOnly) {
-            this.keyCutover = this.keyCutoverCommand(part(name, CONCERN_PARTS.keyCutover), pulumi.secret(pulumi.output(planned.privateKey)), deployer, wireguardVars);
+            this.keyCutover = this.keyCutoverCommand(part(name, CONCERN_PARTS.keyCutover), planned, deployer, wireguardVars);
             keySwitchAt = this.keyCutover.stdout.apply(keySwitchTime);
             // First contact: before the mesh exists the only way in is the underlay. This runs once
             // (later WireGuard changes go over the mesh) and is confirmed over the mesh, which
@@ -283,10 +283,18 @@ export class ZeroTrustNode extends pulumi.ComponentResource {
      * only a new key (or a new way to reach the host) makes, it stages the key over the tunnel that
      * still works. It is outside the host's chain, so it runs before the deployer's tunnel changes.
      */
-    private keyCutoverCommand(resourceName: string, privateKey: pulumi.Output<string>, deployer: MeshMemberData | undefined,
+    private keyCutoverCommand(resourceName: string, planned: MeshMemberData, deployer: MeshMemberData | undefined,
         vars: Record<string, string>): command.local.Command {
         // Only keys: the cut-over changes (and runs) when one of them does, not with every peer change.
-        const deployerPeer = deployer ? pulumi.output(deployer.publicKey).apply((key) => `${deployer.address} ${key}`) : undefined;
+        const privateKey = pulumi.secret(pulumi.output(planned.privateKey));
+        // The pair's pre-shared key too: the deployer's tunnel handshakes with it after the switch.
+        const deployerPsk = deployer && planned.policy.peers[planned.name].includes(deployer.name)
+            ? pulumi.output(planned.operatorPresharedKeys).apply((k) => {
+                if (!k[deployer.name]) throw new Error(`member data of ${planned.name} holds no pre-shared key with ${deployer.name}: pass mesh.member("${planned.name}") whole`);
+                return k[deployer.name];
+            }) : undefined;
+        const deployerPeer = deployer
+            ? pulumi.all([deployer.publicKey, deployerPsk]).apply(([key, psk]) => `${deployer.address} ${key}${psk ? ` ${psk}` : ""}`) : undefined;
         const request = pulumi.all([privateKey, deployerPeer, this.connection]).apply(([key, peer, conn]): string => JSON.stringify({
             action: "cutover", concern: "wireguard", vars: { ...vars, ZT_SWITCH_SECONDS: KEY_SWITCH_SECONDS },
             files: { [CUTOVER_FILES.key]: key, ...(peer ? { [CUTOVER_FILES.deployerPeer]: peer } : {}) },

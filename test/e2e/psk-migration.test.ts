@@ -1,11 +1,14 @@
 // Growing a mesh on real lab hosts through the real engine. First, migration of a 0.1.0 stack (one
 // RandomBytes per pair for pre-shared keys) to derived keys (one secret per member): one `pulumi up`
-// swaps every pre-shared key with one `wg set` per host (wg-update.sh: allowed IPs left alone),
-// renumbers no one, and pings across every pair lose nothing. Then members come and go, and no other member's address or tunnel moves.
-// Why it holds: setting a peer's pre-shared key changes only what the next handshake uses
-// (wireguard-go's UAPI `preshared_key` replaces the handshake's key and leaves the current keypair
-// alone), and a session stays valid 180 s after its handshake, while both ends are updated within
-// seconds of each other.
+// swaps every pre-shared key with one `wg set` per host (wg-update.sh: allowed IPs left alone) and
+// renumbers no one. The same up reseeds every member's key: 0.1.0's seeds were RandomBytes, whose
+// bytes are the resource id, in clear in the state (key-seed.ts), so the keys change once and a
+// pair's tunnel is down from the first end's update to the second's (up to about 2.5 s in the runs
+// here). Then members come and go, and no other member's address or tunnel moves.
+// Why a pre-shared key alone changes without a loss: setting a peer's pre-shared key changes only
+// what the next handshake uses (wireguard-go's UAPI `preshared_key` replaces the handshake's key and
+// leaves the current keypair alone), and a session stays valid 180 s after its handshake, while both
+// ends are updated within seconds of each other.
 import * as tls from "@pulumi/tls";
 import test from "ava";
 import { execFileSync } from "child_process";
@@ -77,7 +80,7 @@ const wg = (host: string, what: string): Map<string, string> => new Map(inLabHos
 const ping = (from: string, to: string) =>
     execFileSync("ip", ["netns", "exec", LAYOUT.namespaceOf(from), "ping", "-c", "3", "-i", "0.2", "-W", "2", to], { encoding: "utf8" });
 
-test.serial("one pulumi up moves a 0.1.0 stack to derived pre-shared keys: every tunnel stays up, no address moves", async (t) => {
+test.serial("one pulumi up moves a 0.1.0 stack to derived pre-shared keys and reseeded keys: every tunnel comes back, no address moves", async (t) => {
     const first = await engine.up();
     t.is(first.error, undefined);
     const addresses = first.outputs.addresses.value as Record<string, string>;
@@ -93,18 +96,19 @@ test.serial("one pulumi up moves a 0.1.0 stack to derived pre-shared keys: every
     const counts = await Promise.all(pings.map(async (p) => ({ pair: p.pair, ...(await p.run.stop()) })));
     t.is(second.error, undefined);
     for (const c of counts) t.log(`${c.pair} during the migrating up: ${c.sent} pings sent, ${c.lost.length} lost` + (c.inFlightAtStop ? " (the last still on its way when stopped)" : ""));
-    for (const c of counts) {
-        t.true(c.sent > 20, c.pair);
-        t.deepEqual(c.lost, [], `${c.pair}: echo requests without an answer`);
-    }
+    // The keys change (reseeded), so a pair is down between its two ends' updates: counted, not bounded.
+    for (const c of counts) t.true(c.sent > 20, c.pair);
+    for (const [a, b] of PAIRS) t.notThrows(() => ping(a, addresses[b]), `${a} -> ${b} after the migration`);
 
-    // The state: per-pair secrets gone, one per member instead, keys and addresses kept.
+    // The state: per-pair secrets gone, one per member instead, each key's seed replaced, addresses kept.
     const changed = second.changes.map((c) => c.split(" ").filter((_, i) => i !== 1).join(" ")).sort();
     t.deepEqual(changed.filter((c) => c.includes("-psk")), [
         "create scl-n1-psk-secret", "create scl-n2-psk-secret", "create scl-n3-psk-secret",
         "delete scl-n1--n2-psk", "delete scl-n1--n3-psk", "delete scl-n2--n3-psk",
     ]);
-    t.false(changed.some((c) => c.includes("wg-key")), "no WireGuard key is replaced");
+    t.deepEqual(second.changes.filter((c) => c.includes("wg-key")).map((c) => c.split(" ").slice(0, 2).join(" ")).sort(),
+        [...NODES.map(() => "create random:index/randomPassword:RandomPassword"), ...NODES.map(() => "delete random:index/randomBytes:RandomBytes")],
+        "every key's RandomBytes seed (its bytes in clear in the id) is replaced by a RandomPassword");
     t.deepEqual(second.ran.sort(), ["n1-wireguard", "n2-wireguard", "n3-wireguard"], "only the WireGuard concerns run");
     t.deepEqual(second.outputs.addresses.value, addresses, "no member is renumbered");
 

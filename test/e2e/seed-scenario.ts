@@ -18,6 +18,7 @@ import { LabNode, measureMatrix, startListeners } from "../../scripts/lab/report
 import { StackSettings, zeroTrustStack } from "../../stacks/program";
 import { SEED_NODES, SEED_OPERATOR, SEED_PROBE_PORTS, SEED_RULES, seedPolicyMembers } from "../../stacks/seed-scenario";
 import { EngineStack, UpResult } from "../helpers/engine";
+import { keyShaped, occurrences, secretPlaintexts, telltales } from "../helpers/state-secrets";
 import { removeLabLeftovers } from "../helpers/lab";
 import { stillRunning } from "../helpers/processes";
 import { SSH_AUDIT_ACCEPTED_WARNINGS, TestsslFinding, nmapAnswering, sshAudit, testssl } from "../../scripts/audit/scanners";
@@ -148,6 +149,26 @@ test.serial("the engine's state holds no key, pre-shared key, bundle or password
     t.regex(alice.pkcs12.password, /^[A-Za-z0-9]{24}$/);
     t.false(state.includes(alice.pkcs12.base64.slice(0, 64)), "the bundle is not in the state in clear");
     t.false(state.includes(alice.pkcs12.password), "nor its password");
+    // The keys the hosts hold, read from their own files, the issuing CA's key, and the key material
+    // the state keeps as secrets (the seeds among it, decrypted): none of it anywhere in the plain
+    // export, ids and inputs included (the engine never encrypts those), nor in the state files.
+    const secrets: [string, string][] = [];
+    for (const n of SEED_NODES) {
+        const conf = readFileSync(join(LAB_ROOT, n.name, "etc/wireguard/wg0.conf"), "utf8");
+        const keys = [...conf.matchAll(/^(PrivateKey|PresharedKey) = (\S+)$/gm)];
+        t.true(keys.some((k) => k[1] === "PrivateKey") && keys.some((k) => k[1] === "PresharedKey"), `${n.name}'s configuration was read`);
+        keys.forEach(([, field, value], i) => secrets.push(...telltales(`${n.name}'s ${field} (${i})`, value)));
+    }
+    secrets.push(...telltales("the issuing CA key", out.issuerKeyPem));
+    const shown = engine.cli(["stack", "export", "--show-secrets"]);
+    t.is(shown.status, 0, shown.stderr);
+    const held = keyShaped(secretPlaintexts(JSON.parse(shown.stdout)));
+    t.true(held.filter((v) => /^[A-Za-z0-9]{64}$/.test(v)).length >= 2 * SEED_NODES.length, "the seeds are among the state's secrets");
+    held.forEach((v, i) => secrets.push(...telltales(`key material ${i} of the state's secrets`, v)));
+    const plain = engine.cli(["stack", "export"]);
+    t.is(plain.status, 0, plain.stderr);
+    t.deepEqual(occurrences(JSON.parse(plain.stdout).deployment, secrets), [], "the plain `pulumi stack export`");
+    t.deepEqual(secrets.filter(([, v]) => state.includes(v)).map(([label]) => label), [], "the state files");
     // The bundle opens with its password and holds alice's certificate.
     const dir = privateDir();
     t.teardown(() => rmSync(dir, { recursive: true, force: true }));

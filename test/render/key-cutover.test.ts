@@ -177,3 +177,37 @@ test("the deployer's own key rotates in the same cut-over: the node's entry for 
     t.regex(out, /^1$/m, "the file too");
     t.true(out.includes(`after the window ${publicKeyOf(newDeployer)}`), "kept: the deployer made a handshake with it");
 });
+
+test("the node's key and its pre-shared key with the deployer change in one cut-over (every key reseeded at once): the node takes the new PSK at the switch", async (t) => {
+    // What an upgrade that reseeds every key does: X gets a new key, and the pair's PSK changes on both ends.
+    const [oldKey, newKey, deployer] = [key(), key(), key()];
+    const newPsk = randomBytes(32).toString("base64");
+    const { nsP, iface, peerIface, inX, cutover } = await twoHosts(t,
+        { x: oldKey, p: deployer, xAsPSees: publicKeyOf(oldKey), pAsXSees: publicKeyOf(deployer) },
+        { "wg.key": newKey, "deployer.peer": `10.79.0.9 ${publicKeyOf(deployer)} ${newPsk}` });
+    const pskFile = join(tmpdir(), `zt-psk-${randomBytes(4).toString("hex")}`);
+    writeFileSync(pskFile, newPsk + "\n", { mode: 0o600 });
+    t.teardown(() => rmSync(pskFile, { force: true }));
+    // The deployer's tunnel takes X's new public key and the new PSK between the staging and the switch.
+    const out = inX(`
+        ping -c 1 -W 2 10.79.0.9 >/dev/null && echo "reachable before"
+        bash ${cutover}
+        ip netns exec ${nsP} wg set ${peerIface} peer ${publicKeyOf(oldKey)} remove peer ${publicKeyOf(newKey)} preshared-key ${pskFile} endpoint 10.213.90.1:51820 allowed-ips 10.79.0.5/32
+        sleep ${SWITCH + 0.5}
+        ping -c 2 -W 2 10.79.0.9 >/dev/null && echo "reachable after, through the new key and PSK"
+        echo "own key $(wg show ${iface} public-key)"
+        # Compared here, not printed: the output is logged.
+        [ "$(wg show ${iface} preshared-keys | cut -f2)" = "$(cat ${pskFile})" ] && echo "the deployer's entry has the new PSK"
+        grep -c "PresharedKey = $(cat ${pskFile})" /etc/wireguard/${iface}.conf || true
+        # Waited out: the rollback's timer must not fire after the test (it would outlive the teardown).
+        sleep ${WINDOW + 1}
+        echo "after the window $(wg show ${iface} public-key)"
+    `);
+    t.log(out);
+    t.regex(out, /reachable before/);
+    t.regex(out, /reachable after, through the new key and PSK/);
+    t.true(out.includes(`own key ${publicKeyOf(newKey)}`));
+    t.regex(out, /the deployer's entry has the new PSK/);
+    t.regex(out, /^1$/m, "the file too");
+    t.true(out.includes(`after the window ${publicKeyOf(newKey)}`), "kept: the deployer made a handshake with it");
+});

@@ -64,14 +64,18 @@ test("configs and private keys are secret outputs", async (t) => {
     t.false(await pulumi.isSecret(mesh.members.db.publicKey));
 });
 
-test("keys and pre-shared-key secrets are tracked random.RandomBytes children of the mesh: two per member, none per pair", async (t) => {
+test("keys and pre-shared-key secrets are seeded by tracked random.RandomPassword children of the mesh: two per member, none per pair, no RandomBytes", async (t) => {
     const mesh = seedMesh("tracked");
     await resolve(mesh.configOf("db"));
-    const mine = recorded.filter((r) => r.name.startsWith("tracked-") && r.type === "random:index/randomBytes:RandomBytes");
-    t.is(mine.filter((r) => r.name.endsWith("-wg-key")).length, 6);
-    t.is(mine.filter((r) => r.name.endsWith("-psk-secret")).length, 6);
-    t.is(mine.length, 12);
-    t.true(mine.every((r) => r.inputs.length === 32));
+    const mine = recorded.filter((r) => r.name.startsWith("tracked-"));
+    // RandomBytes keeps its bytes as the resource id, which the state never encrypts.
+    t.false(mine.some((r) => r.type === "random:index/randomBytes:RandomBytes"));
+    const seeds = mine.filter((r) => r.type === "random:index/randomPassword:RandomPassword");
+    t.is(seeds.filter((r) => r.name.endsWith("-wg-key")).length, 6);
+    t.is(seeds.filter((r) => r.name.endsWith("-psk-secret")).length, 6);
+    t.is(seeds.length, 12);
+    // 64 of 62 characters: 381 bits, at least the 256 a key needs.
+    t.true(seeds.every((r) => r.inputs.length === 64 && r.inputs.special === false));
 });
 
 /** A mesh where every app node reaches every other: N(N-1)/2 pairs. */
@@ -206,11 +210,14 @@ test("a member as data: its plain fields survive JSON (as a stack reference carr
     const { sshKeyPair } = await import("../../scripts/ssh-key-pair");
     const mesh = seedMesh("as-data");
     const db = mesh.member("db");
-    const { publicKey, privateKey, wireguardConfig, ...plain } = db;
+    const { publicKey, privateKey, wireguardConfig, operatorPresharedKeys, ...plain } = db;
     const carried = JSON.parse(JSON.stringify(plain));
     t.deepEqual(carried, plain, "everything but the keys and the configuration is plain JSON data");
     t.true(await pulumi.isSecret(pulumi.output(privateKey)));
     t.true(await pulumi.isSecret(pulumi.output(wireguardConfig)));
+    t.true(await pulumi.isSecret(pulumi.output(operatorPresharedKeys)));
+    t.deepEqual(await resolve(pulumi.output(operatorPresharedKeys)), { operator: await resolve(mesh.presharedKeyOf("db", "operator")) },
+        "its pre-shared key with each operator peer it has");
     t.is(await resolve(pulumi.output(wireguardConfig)), await resolve(mesh.configOf("db")));
     const keys = sshKeyPair();
     const connection = { host: "203.0.113.13", privateKey: keys.privateKey, hostKey: keys.publicKey };
@@ -218,7 +225,7 @@ test("a member as data: its plain fields survive JSON (as a stack reference carr
     const fromData = new ZeroTrustNode("db-data", {
         // Keys as plain strings, the way another stack's outputs or another language pass them.
         member: { ...carried, publicKey: await resolve(pulumi.output(publicKey)), privateKey: await resolve(pulumi.output(privateKey)),
-            wireguardConfig: await resolve(pulumi.output(wireguardConfig)) },
+            wireguardConfig: await resolve(pulumi.output(wireguardConfig)), operatorPresharedKeys: await resolve(pulumi.output(operatorPresharedKeys)) },
         connection, bootstrapSshSources: ["198.51.100.4"],
     });
     t.is(fromData.firewallFile, fromMesh.firewallFile);

@@ -145,18 +145,25 @@ zt_cutover() {
 }
 
 # The configuration in place with only the keys the cut-over carries replaced: this node's private
-# key (wg.key), and, when the deployer's own peer rotates, that peer's public key (deployer.peer:
-# "<mesh address> <public key>", found by its allowed IP). Peers are the regular apply's business.
+# key (wg.key), and the deployer's own peer's public key and their pair's pre-shared key
+# (deployer.peer: "<mesh address> <public key> [<pre-shared key>]", found by its allowed IP): after
+# the switch the deployer's tunnel handshakes with both, so a PSK left old would lock it out.
+# Other peers are the regular apply's business.
 zt_cutover_config() { # configuration file
     local deployer=/dev/null
     [ -e "$ZT_STAGE/deployer.peer" ] && deployer="$ZT_STAGE/deployer.peer"
     awk -v keyfile="$ZT_STAGE/wg.key" -v peerfile="$deployer" '
         BEGIN {
             getline key <keyfile
-            if ((getline line <peerfile) > 0) { split(line, d, " "); addr = d[1] "/32"; pub = d[2] }
+            if ((getline line <peerfile) > 0) { split(line, d, " "); addr = d[1] "/32"; pub = d[2]; psk = d[3] }
         }
         function flush(   i, l) {
-            for (i = 1; i <= n; i++) { l = buf[i]; if (hit && l ~ /^[ \t]*PublicKey[ \t]*=/) l = "PublicKey = " pub; print l }
+            for (i = 1; i <= n; i++) {
+                l = buf[i]
+                if (hit && l ~ /^[ \t]*PublicKey[ \t]*=/) l = "PublicKey = " pub
+                if (hit && psk != "" && l ~ /^[ \t]*PresharedKey[ \t]*=/) l = "PresharedKey = " psk
+                print l
+            }
             n = 0; hit = 0
         }
         /^[ \t]*\[/ { flush() }
