@@ -6,6 +6,7 @@ import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import { existsSync } from "fs";
 import { join } from "path";
+import { commandPath } from "./assets";
 import { firewallSpecFor } from "./enforcement";
 import { HostConnection, checkConnection, checkPinnedHostKey } from "./hosts/connection";
 import { MeshMember, MeshNetwork } from "./mesh-network";
@@ -95,7 +96,8 @@ export function releaseOf(own: string | undefined, host: string | undefined): Re
 function driverCommand(action: DriverRequest["action"]): string {
     const driver = join(__dirname, "remote", "driver.js");
     if (!existsSync(driver)) throw new Error(`zerotrust: ${driver} is missing; build the package (tsc) before deploying`);
-    return `node ${driver} ${action}`;
+    // Relative to the project directory, so two checkouts store the same command (see commandPath).
+    return `node ${commandPath(driver)} ${action}`;
 }
 
 export class ZeroTrustNode extends pulumi.ComponentResource {
