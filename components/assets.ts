@@ -24,6 +24,8 @@ export function assetPath(relative: string): string {
  */
 export function commandPath(absolute: string, cwd: string = pulumi.runtime.getRootDirectory() || process.cwd()): string {
     const rel = relative(cwd, absolute).split(sep).join("/");
-    if (rel === "" || isAbsolute(rel)) return absolute;
-    return rel.startsWith("../") ? rel : `./${rel}`;
+    // Outside the project (an inline Automation API program, whose root is not where the provider
+    // runs, or a package linked from elsewhere): no relative form is stable, keep the absolute path.
+    if (rel === "" || isAbsolute(rel) || rel === ".." || rel.startsWith("../")) return absolute;
+    return `./${rel}`;
 }
