@@ -218,7 +218,9 @@ export class ZeroTrustNode extends pulumi.ComponentResource {
             // (later WireGuard changes go over the mesh) and is confirmed over the mesh, which
             // proves the tunnel works before the underlay closes.
             this.applyConcern(`${name}-bootstrap`, "wireguard", wireguardFiles, wireguardVars,
-                { via: underlayHost, options: { ignoreChanges: ["stdin"] } });
+                // Nor its command text: an update would re-run it over the underlay, which mesh-only
+                // SSH has closed (a new release of the package moving driver.js must not fail here).
+                { via: underlayHost, options: { ignoreChanges: ["stdin", "create", "delete"] } });
         }
         this.applyConcern(`${name}-wireguard`, "wireguard", wireguardFiles, wireguardVars, { keySwitchAt });
         this.applyConcern(`${name}-firewall`, "firewall", { "firewall.nft": firewall }, {});
