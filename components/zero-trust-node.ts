@@ -6,6 +6,7 @@ import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import { existsSync } from "fs";
 import { join } from "path";
+import { commandPath } from "./assets";
 import { firewallSpecFor } from "./enforcement";
 import { HostConcern, checkHostConcern } from "./host-concern";
 import { HostConnection, checkConnection, checkPinnedHostKey } from "./hosts/connection";
@@ -104,7 +105,8 @@ export function releaseOf(own: string | undefined, host: string | undefined): Re
 function driverCommand(action: DriverRequest["action"]): string {
     const driver = join(__dirname, "remote", "driver.js");
     if (!existsSync(driver)) throw new Error(`zerotrust: ${driver} is missing; build the package (tsc) before deploying`);
-    return `node ${driver} ${action}`;
+    // Relative to the project directory, so two checkouts store the same command (see commandPath).
+    return `node ${commandPath(driver)} ${action}`;
 }
 
 export class ZeroTrustNode extends pulumi.ComponentResource {
@@ -222,7 +224,9 @@ export class ZeroTrustNode extends pulumi.ComponentResource {
             // (later WireGuard changes go over the mesh) and is confirmed over the mesh, which
             // proves the tunnel works before the underlay closes.
             this.applyConcern(part(name, CONCERN_PARTS.bootstrap), "wireguard", wireguardFiles, wireguardVars,
-                { via: underlayHost, options: { ignoreChanges: ["stdin"] } });
+                // Nor its command text: an update would re-run it over the underlay, which mesh-only
+                // SSH has closed (a new release of the package moving driver.js must not fail here).
+                { via: underlayHost, options: { ignoreChanges: ["stdin", "create", "delete"] } });
         }
         this.applyConcern(part(name, CONCERN_PARTS.wireguard), "wireguard", wireguardFiles, wireguardVars, { keySwitchAt });
         this.applyConcern(part(name, CONCERN_PARTS.firewall), "firewall", { [PAYLOAD_FILES.firewall.ruleset]: firewall }, {});

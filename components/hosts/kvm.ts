@@ -7,7 +7,7 @@ import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import * as tls from "@pulumi/tls";
 import { createHash } from "crypto";
-import { assetPath } from "../assets";
+import { assetPath, commandPath } from "../assets";
 import {
     ValidationError, checkHost, checkIPv4, checkInterfaceName, checkName, checkOpenSshPublicKey, checkPath, checkPort, checkPositiveInt,
     checkUserName, cidrContains, formatIPv4, ipFamily, parseCidr, parseIPv4,
@@ -291,7 +291,7 @@ export class KvmHost extends pulumi.ComponentResource {
         this.hostPublicKey = hostKey.publicKeyOpenssh.apply((k) => k.trim());
         const userData = pulumi.all([args.authorizedKey, hostKey.privateKeyOpenssh, hostKey.publicKeyOpenssh])
             .apply(([authorized, priv, pub]) => seedUserData(plan, authorized, priv, pub));
-        const script = assetPath("hosts/kvm/vm.sh");
+        const script = commandPath(assetPath("hosts/kvm/vm.sh"));
         const env: Record<string, pulumi.Input<string>> = vmEnvironment(plan);
         if (args.hypervisor && plan.hypervisorHostKey === undefined) {
             env.ZT_HYPERVISOR_HOST_KEY = pulumi.output(args.hypervisor.hostKey).apply((k) => checkOpenSshPublicKey("hypervisor.hostKey", k));

@@ -6,7 +6,7 @@ import * as tls from "@pulumi/tls";
 import { execFileSync } from "child_process";
 import { createHash } from "crypto";
 import { readFileSync } from "fs";
-import { assetPath } from "../assets";
+import { assetPath, commandPath } from "../assets";
 import { MeshMemberData, checkMemberData } from "../mesh-member";
 import { SUPPORTED_RELEASES, releaseProfile } from "../render/releases";
 import { Cidr, ValidationError, checkIPv4, checkName, cidrContains, formatIPv4, hostAddressAt, ipFamily, parseCidr, parseIPv4 } from "../validate";
@@ -35,7 +35,7 @@ export function labLayout(labName: string) {
 }
 
 function labCommand(script: string) {
-    const path = assetPath(`hosts/lab/${script}`);
+    const path = commandPath(assetPath(`hosts/lab/${script}`));
     return { create: `/bin/bash ${path} create`, delete: `/bin/bash ${path} delete` };
 }
 

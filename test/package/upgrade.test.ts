@@ -1,9 +1,11 @@
 // An existing stack moves to this checkout's package in a single `pulumi up`: a user's program
-// deployed with the package of an earlier release (BASELINE, built from git), then installed with
-// this checkout's package (and its program moved to the new API, where it changed) and updated.
-// No resource is replaced or deleted, and no ping is lost between the mesh's pairs while the
-// update runs: nothing that works is torn down to get there.
+// deployed with the package of an earlier release (built from git), then installed with the next
+// package (and its program moved to the new API, where it changed) and updated. From BASELINE: no
+// resource is made anew, replaced or deleted, and no ping is lost between the mesh's pairs while
+// the update runs. Before it, from LEAKY_RELEASE: the one planned reseeding (README, "Upgrading a
+// stack whose seeds were random.RandomBytes"), after which the deployer still reaches every node.
 import test from "ava";
+import { execFileSync } from "child_process";
 import { randomBytes } from "crypto";
 import { mkdirSync, mkdtempSync, rmSync } from "fs";
 import { tmpdir } from "os";
@@ -15,9 +17,12 @@ import { PROJECT_ROOT, npmInstall, pack, packAtCommit, run, writeProgram } from 
 
 /**
  * The release existing stacks run: the last one users were given. Move it forward with each
- * release, together with BASELINE_PROGRAM (the program as that release's API has it).
+ * release (PROGRAM is this checkout's program; keep the one of an older API beside it, as
+ * LEAKY_PROGRAM is, when a release changes the API).
  */
-const BASELINE = "2c43c41";
+const BASELINE = "74084bb";
+/** The last release whose key seeds were RandomBytes (ids in clear): its stacks are reseeded once, to BASELINE. */
+const LEAKY_RELEASE = "2c43c41";
 const LAB = "upg";
 const NODES = ["a", "b", "c"];
 const PAIRS: [string, string][] = [["a", "b"], ["b", "c"], ["c", "a"]];
@@ -46,30 +51,61 @@ test.after.always(async (t) => {
     rmSync(work, { recursive: true, force: true });
 });
 
-test.serial(`a stack deployed with ${BASELINE}'s package moves to this one in one pulumi up: nothing replaced, no ping lost`, async (t) => {
-    const baseline = await packAtCommit(BASELINE, join(work, "pack"), env);
-    const current = await pack(PROJECT_ROOT, join(work, "pack"), env);
-    writeProgram(programDir, "zerotrust-upgrade", baseline, BASELINE_PROGRAM);
+interface Plan { steps: { op: string; urn: string; type?: string; newState?: { type: string }; oldState?: { type: string } }[]; changeSummary: Record<string, number> }
+const planOf = async (): Promise<Plan> => JSON.parse(await pulumi("preview", "--json"));
+const stepName = (s: Plan["steps"][number]) => `${s.op} ${(s.newState ?? s.oldState)?.type ?? "?"} ${s.urn.split("::").pop()}`;
+
+/** Installs a package and its program, and previews the update that follows. */
+async function moveTo(tarball: string, program: string, label: string, t: import("ava").ExecutionContext): Promise<Plan> {
+    writeProgram(programDir, "zerotrust-upgrade", tarball, program);
+    await npmInstall(programDir, env);
+    const plan = await planOf();
+    t.log(`${label}: ${JSON.stringify(plan.changeSummary)}`);
+    return plan;
+}
+
+async function pingsDuring(run: () => Promise<unknown>): Promise<{ pair: string; sent: number; lost: number[] }[]> {
+    const addresses = JSON.parse(await pulumi("stack", "output", "meshAddresses", "--json")) as Record<string, string>;
+    const pings = PAIRS.map(([from, to]) => ({ pair: `${from} -> ${to}`, run: startPing(labLayout(LAB).namespaceOf(from), addresses[to]) }));
+    await new Promise((r) => setTimeout(r, 1000));
+    try {
+        await run();
+    } finally {
+        await new Promise((r) => setTimeout(r, 1000));
+    }
+    return Promise.all(pings.map(async (p) => ({ pair: p.pair, ...(await p.run.stop()) })));
+}
+
+test.serial(`a stack of ${LEAKY_RELEASE} (key seeds kept as ids, in clear) is reseeded in one pulumi up: only the seeds are made anew, and the deployer reaches every node through the new keys`, async (t) => {
+    writeProgram(programDir, "zerotrust-upgrade", await packAtCommit(LEAKY_RELEASE, join(work, "pack"), env), LEAKY_PROGRAM);
     await npmInstall(programDir, env);
     await pulumi("stack", "init", "t");
     stackCreated = true;
     await pulumi("up", "--yes");
+    const plan = await moveTo(await packAtCommit(BASELINE, join(work, "pack"), env), PROGRAM, `${LEAKY_RELEASE} -> ${BASELINE}`, t);
+    const seeds = (op: string, type: string) => plan.steps.filter((s) => s.op === op && (s.newState ?? s.oldState)?.type === type)
+        .map((s) => s.urn.split("::").pop()!).sort();
+    const expected = [...NODES, "ops"].flatMap((m) => [`${LAB}-${m}-psk-secret`, `${LAB}-${m}-wg-key`]).sort();
+    t.deepEqual(seeds("delete", "random:index/randomBytes:RandomBytes"), expected, "every RandomBytes seed goes");
+    t.deepEqual(seeds("create", "random:index/randomPassword:RandomPassword"), expected, "a RandomPassword of the same name takes its place");
+    const others = plan.steps.filter((s) => /replace|delete|create/.test(s.op) && !expected.includes(s.urn.split("::").pop()!)).map(stepName);
+    t.deepEqual(others, [], "nothing else is made anew, replaced or deleted");
+    // The nodes switch keys through their cut-overs; were the deployer cut off, the applies after them would fail.
+    await pulumi("up", "--yes");
     const addresses = JSON.parse(await pulumi("stack", "output", "meshAddresses", "--json")) as Record<string, string>;
+    for (const [from, to] of PAIRS) {
+        t.notThrows(() => execFileSync("ip", ["netns", "exec", labLayout(LAB).namespaceOf(from), "ping", "-c", "2", "-W", "2", addresses[to]]),
+            `${from} reaches ${to} over the new keys`);
+    }
+    await pulumi("preview", "--expect-no-changes");
+});
 
-    writeProgram(programDir, "zerotrust-upgrade", current, PROGRAM);
-    await npmInstall(programDir, env);
-    const plan = JSON.parse(await pulumi("preview", "--json")) as { steps: { op: string; urn: string }[]; changeSummary: Record<string, number> };
-    t.log(`the upgrade's plan: ${JSON.stringify(plan.changeSummary)}`);
-    const torn = plan.steps.filter((s) => /replace|delete/.test(s.op)).map((s) => `${s.op} ${s.urn.split("::").pop()}`);
-    t.deepEqual(torn, [], "no resource is replaced or deleted");
-    t.deepEqual(Object.keys(plan.changeSummary).filter((op) => op !== "same" && op !== "update"), [], "nothing is made anew either");
-
-    const pings = PAIRS.map(([from, to]) => ({ pair: `${from} -> ${to}`, run: startPing(labLayout(LAB).namespaceOf(from), addresses[to]) }));
-    await new Promise((r) => setTimeout(r, 1000));
+test.serial(`the stack then moves from ${BASELINE} to this checkout's package in one pulumi up: nothing replaced, no ping lost`, async (t) => {
+    t.true(stackCreated, "needs the stack of the test before");
+    const plan = await moveTo(await pack(PROJECT_ROOT, join(work, "pack"), env), PROGRAM, `${BASELINE} -> this checkout`, t);
+    t.deepEqual(plan.steps.filter((s) => /replace|delete|create/.test(s.op)).map(stepName), [], "nothing is made anew, replaced or deleted");
     let upError: unknown;
-    await pulumi("up", "--yes").catch((e) => { upError = e; });
-    await new Promise((r) => setTimeout(r, 1000));
-    const counts = await Promise.all(pings.map(async (p) => ({ pair: p.pair, ...(await p.run.stop()) })));
+    const counts = await pingsDuring(() => pulumi("up", "--yes").catch((e) => { upError = e; }));
     t.is(upError, undefined);
     for (const c of counts) {
         t.log(`${c.pair} during the upgrading up: ${c.sent} pings sent, ${c.lost.length} lost`);
@@ -119,8 +155,8 @@ hosts.forEach((h, i) => new ZeroTrustNode(names[i], {
 }, { dependsOn: [operator.tunnel] }));
 `;
 
-/** As BASELINE's API has it: the mesh, the node and the CA as objects, the lab components at the root. */
-const BASELINE_PROGRAM = `${common(`import { InternalCA, LabHost, LabNetwork, LabOperator, MeshNetwork, MtlsGateway, ZeroTrustNode } from "@zerotrust/components";`)}
+/** As LEAKY_RELEASE's API has it: the mesh, the node and the CA as objects, the lab components at the root. */
+const LEAKY_PROGRAM = `${common(`import { InternalCA, LabHost, LabNetwork, LabOperator, MeshNetwork, MtlsGateway, ZeroTrustNode } from "@zerotrust/components";`)}
 const operator = new LabOperator("operator", { network: lab, mesh, member: "ops" });
 const nodes = hosts.map((h, i) => new ZeroTrustNode(names[i], {
     mesh,
