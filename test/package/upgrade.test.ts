@@ -117,7 +117,8 @@ test.serial(`the stack then moves from ${BASELINE} to this checkout's package in
 
 // The program: three lab hosts, SSH over the mesh only, this machine as the operator peer, a CA,
 // a gateway on a in front of b.
-const common = (imports: string) => `import * as tls from "@pulumi/tls";
+const common = (imports: string) => `import * as pulumi from "@pulumi/pulumi";
+import * as tls from "@pulumi/tls";
 ${imports}
 
 const names = ${JSON.stringify(NODES)};
@@ -137,14 +138,17 @@ const mesh = new MeshNetwork("${LAB}", {
 const ca = new InternalCA("${LAB}");
 export const certificate = ca.issueServerCertificate("a", { dnsNames: ["a.${LAB}.internal"] }).certPem;
 export const meshAddresses = mesh.addresses;
+// The deployer's tunnel takes new keys after the nodes' cut-overs staged theirs over it (README, key rotation).
+let cutoversMade: (cutovers: pulumi.Resource[]) => void = () => undefined;
+const cutovers = new Promise<pulumi.Resource[]>((resolve) => { cutoversMade = resolve; });
 `;
 
 /** As this checkout's API has it. */
 const PROGRAM = `${common(`import { InternalCA, MeshNetwork, MtlsGateway, ZeroTrustNode } from "@zerotrust/components";
 import { LabHost, LabNetwork, LabOperator } from "@zerotrust/components/lab";`)}
-const operator = new LabOperator("operator", { network: lab, member: mesh.member("ops") });
+const operator = new LabOperator("operator", { network: lab, member: mesh.member("ops"), after: cutovers });
 const gateway = new MtlsGateway("gw", { member: mesh.member("a"), ca: ca.data(), serverName: "a.${LAB}.internal", upstreams: ["b:8080"] });
-hosts.forEach((h, i) => new ZeroTrustNode(names[i], {
+const nodes = hosts.map((h, i) => new ZeroTrustNode(names[i], {
     member: mesh.member(names[i]),
     connection: { ...h.connection, privateKey: deployKey.privateKeyOpenssh },
     sshOverMeshOnly: true,
@@ -152,12 +156,14 @@ hosts.forEach((h, i) => new ZeroTrustNode(names[i], {
     deployerPeer: mesh.member("ops"),
     publicTcpPorts: i === 0 ? [443] : [],
     concerns: i === 0 ? [gateway.concern] : [],
-}, { dependsOn: [operator.tunnel] }));
+    runsAfter: [operator.tunnel],
+}));
+cutoversMade(nodes.flatMap((n) => (n.keyCutover ? [n.keyCutover] : [])));
 `;
 
 /** As LEAKY_RELEASE's API has it: the mesh, the node and the CA as objects, the lab components at the root. */
 const LEAKY_PROGRAM = `${common(`import { InternalCA, LabHost, LabNetwork, LabOperator, MeshNetwork, MtlsGateway, ZeroTrustNode } from "@zerotrust/components";`)}
-const operator = new LabOperator("operator", { network: lab, mesh, member: "ops" });
+const operator = new LabOperator("operator", { network: lab, mesh, member: "ops", after: cutovers });
 const nodes = hosts.map((h, i) => new ZeroTrustNode(names[i], {
     mesh,
     connection: { ...h.connection, privateKey: deployKey.privateKeyOpenssh },
@@ -165,6 +171,8 @@ const nodes = hosts.map((h, i) => new ZeroTrustNode(names[i], {
     bootstrapSshSources: [lab.gatewayAddress],
     deployerPeer: "ops",
     publicTcpPorts: i === 0 ? [443] : [],
-}, { dependsOn: [operator.tunnel] }));
+    runsAfter: [operator.tunnel],
+}));
+cutoversMade(nodes.flatMap((n) => (n.keyCutover ? [n.keyCutover] : [])));
 new MtlsGateway("gw", { node: nodes[0], ca, serverName: "a.${LAB}.internal", upstreams: ["b:8080"] });
 `;
