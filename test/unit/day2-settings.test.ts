@@ -2,7 +2,8 @@
 // rollover names, and what an operator reads when a host cannot be reached.
 import test from "ava";
 import { spawnSync } from "child_process";
-import { blockedCommand, keySwitchTime } from "../../components/zero-trust-node";
+import { blockedCommand } from "../../components/node/concern-chain";
+import { keySwitchTime } from "../../components/node/key-cutover";
 import { configuredNodes, removedWithoutRetiring } from "../../components/removal-check";
 import { connectionFailure, failureMessage } from "../../components/remote/ssh-failure";
 import { checkCertificateAuthorities, checkKeyGenerations, checkRetiredNodes } from "../../stacks/program";

@@ -5,7 +5,7 @@ import { machineRelease } from "../../components/hosts/lab";
 import { RELEASES, SUPPORTED_RELEASES, releaseProfile } from "../../components/render/releases";
 import { renderGatewayConfig } from "../../components/render/nginx";
 import { renderSshdConfig } from "../../components/render/sshd";
-import { releaseOf } from "../../components/zero-trust-node";
+import { releaseOf } from "../../components/node/plan";
 import { checkReleases } from "../../stacks/program";
 import { SEED_NODES } from "../../stacks/seed-scenario";
 
