@@ -48,19 +48,22 @@ lock_postgres_backend() { # project
     eval "$exports"
     export PGAPPNAME="zerotrust $me"
     # Held for as long as this shell lives: its end (even by SIGKILL) closes the pipe, psql ends, and
-    # the server drops the session's lock.
-    coproc RUN_LOCK { exec psql -X -q -A -t -v ON_ERROR_STOP=1 -v "key=$key" 2>&1; }
+    # the server drops the session's lock. Line-buffered: psql buffers its output to a pipe.
+    coproc RUN_LOCK { exec stdbuf -oL psql -X -q -A -t -v ON_ERROR_STOP=1 -v "key=$key" 2>&1; }
     echo "SELECT pg_try_advisory_lock(hashtext(:'key'));" >&"${RUN_LOCK[1]}"
-    read -r line <&"${RUN_LOCK[0]}" || line="psql ended"
+    read -r -t 60 line <&"${RUN_LOCK[0]}" || line="no answer from psql within 60 s"
     if [ "$line" != t ]; then
         [ "$line" = f ] || { echo "zerotrust: cannot take the run lock in PostgreSQL: $line" >&2; exit 1; }
-        echo "SELECT coalesce((SELECT substr(a.application_name, 10) FROM pg_locks l JOIN pg_stat_activity a USING (pid) WHERE l.locktype = 'advisory' AND l.granted AND l.objid = hashtext(:'key')::oid LIMIT 1), 'another run');" >&"${RUN_LOCK[1]}"
-        read -r holder <&"${RUN_LOCK[0]}"
+        echo "SELECT coalesce((SELECT substr(a.application_name, 10) FROM pg_locks l JOIN pg_stat_activity a USING (pid) WHERE l.locktype = 'advisory' AND l.granted AND l.objid::bigint = (hashtext(:'key')::bigint & 4294967295) LIMIT 1), 'another run');" >&"${RUN_LOCK[1]}"
+        read -r -t 60 holder <&"${RUN_LOCK[0]}" || holder="another run"
         echo "zerotrust: stack $stack is in use by the run of $holder; waiting for it (up to ${lock_wait} s)" >&2
-        printf "SET lock_timeout = '%ss';\nSELECT pg_advisory_lock(hashtext(:'key'));\n" "$lock_wait" >&"${RUN_LOCK[1]}"
-        read -r line <&"${RUN_LOCK[0]}"
-        [ "$line" = "" ] && read -r line <&"${RUN_LOCK[0]}"
-        case "$line" in *"lock timeout"*) give_up "$holder" ;; esac
+        printf "SET lock_timeout = '%ss';\nSELECT 'locked' FROM pg_advisory_lock(hashtext(:'key'));\n" "$lock_wait" >&"${RUN_LOCK[1]}"
+        read -r line <&"${RUN_LOCK[0]}" || line="psql ended"
+        case "$line" in
+        locked) ;;
+        *"lock timeout"*) give_up "$holder" ;;
+        *) echo "zerotrust: cannot take the run lock in PostgreSQL: $line" >&2; exit 1 ;;
+        esac
         echo "zerotrust: the other run has ended; going ahead" >&2
     fi
 }
