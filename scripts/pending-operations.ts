@@ -13,18 +13,7 @@ import { ANSWERS, CUTOVER_FILES, REFUSALS } from "../components/remote/protocol"
 import { runOverSsh } from "../components/remote/ssh";
 import { ClassifiedOperation, classifyPending, PendingOperation, withoutPending } from "../components/verify/pending";
 import { publicKeyOf } from "../components/wireguard-keys";
-
-function stackArgs(argv: string[]): { stack: string[]; cwd?: string } {
-    const stack: string[] = [];
-    let cwd: string | undefined;
-    for (let i = 0; i < argv.length; i++) {
-        const a = argv[i];
-        if ((a === "--stack" || a === "-s") && argv[i + 1]) stack.push("--stack", argv[++i]);
-        else if (a.startsWith("--stack=")) stack.push("--stack", a.slice(8));
-        else if ((a === "--cwd" || a === "-C") && argv[i + 1]) cwd = argv[++i];
-    }
-    return { stack, cwd };
-}
+import { stackArgs } from "./stack-args";
 
 function pulumi(args: string[], cwd: string | undefined): string {
     const r = spawnSync("pulumi", [...args, "--non-interactive"], { cwd, encoding: "utf8", maxBuffer: 256 * 1024 * 1024 });
