@@ -12,6 +12,9 @@
 #                           github.com/pulumi/pulumi/pkg/v3@v3.259.0
 #   pulumi-language-nodejs  the one beside that `pulumi`, or built from the source bundle in
 #                           ../shared/vendor/ (v3.259.0)
+#   pulumi-language-python  built from the source bundle in ../shared/vendor/ (v3.259.0), with its
+#                           executor script and the pulumi-python provider beside it
+#   pulumi-language-yaml    `go install` of github.com/pulumi/pulumi-yaml v1.38.3 (pinned)
 #   command, tls, random    `pulumi plugin install` (downloads); where that fails, built from the
 #                           source bundles in ../shared/vendor/ and installed with --file
 # A plugin that can be had neither way is an error: no program of this project runs without it.
@@ -28,6 +31,9 @@ PLUGINS=(
   "random|4.21.1|pulumi-random-v4.21.1-9-gf64d8726|github.com/pulumi/pulumi-random/provider/v4|terraform-provider-random-f8d869dc=github.com/terraform-providers/terraform-provider-random"
 )
 LANGHOST_BUNDLE=pulumi-language-nodejs-v3.259.0
+PYHOST_BUNDLE=pulumi-language-python-v3.259.0
+YAMLHOST_MODULE=github.com/pulumi/pulumi-yaml/cmd/pulumi-language-yaml
+YAMLHOST_VERSION=v1.38.3
 SDK_VERSION_VAR=github.com/pulumi/pulumi/sdk/v3/go/common/version.Version
 
 FORCE=0
@@ -146,6 +152,44 @@ else
   # The plugin behind pulumi.dynamic.Resource, which the real distribution ships beside pulumi.
   cmp -s "$TPL/bin/pulumi-resource-pulumi-nodejs" "$BIN/pulumi-resource-pulumi-nodejs" \
     || install -m 0755 "$TPL/bin/pulumi-resource-pulumi-nodejs" "$BIN/pulumi-resource-pulumi-nodejs"
+
+  # The python and yaml hosts go beside pulumi: the engine warns about a copy found elsewhere
+  # (../shared/vendor/README.md, "Where to put the hosts").
+  bundle="$(need_bundle "$PYHOST_BUNDLE")"
+  hash="$(inputs_hash "$bundle" "$PULUMI_VERSION")"
+  if up_to_date "$BIN/pulumi-language-python" "$hash"; then
+    note "pulumi-language-python $PULUMI_VERSION: built ($BIN/pulumi-language-python)"
+  else
+    step "building pulumi-language-python $PULUMI_VERSION from $PYHOST_BUNDLE.tar.gz"
+    t0=$SECONDS; : >"$CACHE/logs/pulumi-language-python.log"
+    unpack "$PYHOST_BUNDLE"
+    dir="$SRC/$PYHOST_BUNDLE/sdk/python/cmd/pulumi-language-python"
+    run_logged pulumi-language-python bash -c "cd '$dir' && go mod edit \
+        -dropreplace github.com/pulumi/pulumi/pkg/v3 -dropreplace github.com/pulumi/pulumi/sdk/v3 \
+        -require github.com/pulumi/pulumi/pkg/v3@$PULUMI_VERSION -require github.com/pulumi/pulumi/sdk/v3@$PULUMI_VERSION \
+      && go build -trimpath -ldflags '-s -w -X $SDK_VERSION_VAR=$PULUMI_VERSION' -o '$BIN/pulumi-language-python.tmp' ."
+    # The host looks for its executor in its own directory, not on PATH.
+    install -m 0755 "$dir/../pulumi-language-python-exec" "$BIN/pulumi-language-python-exec"
+    install -m 0755 "$SRC/$PYHOST_BUNDLE/sdk/python/dist/pulumi-resource-pulumi-python" "$BIN/pulumi-resource-pulumi-python"
+    mv -f "$BIN/pulumi-language-python.tmp" "$BIN/pulumi-language-python"; printf '%s\n' "$hash" >"$BIN/pulumi-language-python.stamp"
+    note "built in $((SECONDS - t0)) s"
+  fi
+
+  hash="$(inputs_hash "$YAMLHOST_MODULE@$YAMLHOST_VERSION")"
+  if up_to_date "$BIN/pulumi-language-yaml" "$hash"; then
+    note "pulumi-language-yaml $YAMLHOST_VERSION: built ($BIN/pulumi-language-yaml)"
+  else
+    step "building pulumi-language-yaml $YAMLHOST_VERSION from its Go module"
+    t0=$SECONDS; : >"$CACHE/logs/pulumi-language-yaml.log"
+    # Pinned: @latest resolves to v1.25.0 on this proxy. `go install` writes to GOBIN; a temporary
+    # one keeps a half-written binary out of $BIN.
+    rm -rf "$SRC/yaml-bin"; mkdir -p "$SRC/yaml-bin"
+    run_logged pulumi-language-yaml env GOBIN="$SRC/yaml-bin" go install -trimpath \
+      -ldflags "-s -w -X github.com/pulumi/pulumi-yaml/pkg/version.Version=$YAMLHOST_VERSION" \
+      "$YAMLHOST_MODULE@$YAMLHOST_VERSION"
+    mv -f "$SRC/yaml-bin/pulumi-language-yaml" "$BIN/pulumi-language-yaml"; printf '%s\n' "$hash" >"$BIN/pulumi-language-yaml.stamp"
+    note "built in $((SECONDS - t0)) s"
+  fi
 fi
 PATH="$(dirname "$PULUMI"):$PATH"
 export PATH PULUMI_SKIP_UPDATE_CHECK=true
@@ -203,3 +247,19 @@ done
 
 step "pulumi $("$PULUMI" version); plugins:"
 "$PULUMI" plugin ls
+
+# ---- 3. the Python SDK ------------------------------------------------------------------------
+# A virtualenv with the SDK at the CLI's version, for Python programs (test/engine/languages).
+# The python host's executor runs as `python <script>`, so a program names this venv in its
+# Pulumi.yaml (runtime.options.virtualenv) or runs with it first on PATH.
+VENV="$CACHE/python"
+PY_SDK_VERSION="${PULUMI_VERSION#v}"
+if [ "$FORCE" = 0 ] && [ "$("$VENV/bin/python" -c 'import importlib.metadata as m; print(m.version("pulumi"))' 2>/dev/null || true)" = "$PY_SDK_VERSION" ]; then
+  note "python SDK pulumi==$PY_SDK_VERSION: installed ($VENV)"
+else
+  step "installing the python SDK pulumi==$PY_SDK_VERSION into $VENV"
+  python3 -c 'import venv, ensurepip' 2>/dev/null || die "python3 has no venv module: install python3-venv (scripts/setup.sh does)"
+  rm -rf "$VENV"; : >"$CACHE/logs/python-sdk.log"
+  run_logged python-sdk python3 -m venv "$VENV"
+  run_logged python-sdk "$VENV/bin/pip" install --quiet --disable-pip-version-check "pulumi==$PY_SDK_VERSION"
+fi

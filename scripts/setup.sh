@@ -8,11 +8,12 @@ step() { printf '==> %s\n' "$*"; }
 
 # Debian packages the lab hosts and the real-tool tests need, the scanners an auditor brings, a
 # browser (with a font) that renders the audit report in its test, shellcheck for the scripts', and
-# debootstrap for the release labs' file trees, and PostgreSQL (the shared backend: the client for
-# the run lock, the server that its test starts by itself; the package's own cluster is not started).
+# debootstrap for the release labs' file trees, PostgreSQL (the shared backend: the client for
+# the run lock, the server that its test starts by itself; the package's own cluster is not started),
+# and python3-venv for the Python program's virtualenv.
 DEB_PACKAGES=(wireguard-tools wireguard-go nftables nginx openssh-server openssh-client iproute2 iputils-ping openssl curl util-linux procps
              ssh-audit nmap testssl.sh chromium fonts-dejavu-core shellcheck debootstrap
-             postgresql postgresql-client)
+             postgresql postgresql-client python3-venv)
 missing=()
 for p in "${DEB_PACKAGES[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
