@@ -13,19 +13,19 @@ export function assetPath(relative: string): string {
 }
 
 /**
- * How a command names a file of this package: relative to the Pulumi project directory (where
- * Pulumi.yaml is), which is where the engine starts the command provider, so local.Command runs
- * there; the program's own cwd is not used, as an inline Automation API program keeps its host's. The absolute
- * path differs between checkouts (two operators, a CI clone), and a command's text is what the
- * engine stores and diffs, so an absolute path there makes every command "changed" from another copy.
- * Relative works both for this repository (build/components/...) and for a user's program that
- * imports the package (node_modules/@zerotrust/components/build/components/...); resolving by package
- * name at run time would not, since this repository does not install itself under node_modules.
+ * How a command names a file of this package: relative to the program's working directory, which
+ * is where the engine starts the command provider and so where local.Command runs (the directory of
+ * the project's `main`; measured: a `pwd` command prints it). The absolute path differs between
+ * checkouts (two operators, a CI clone), and a command's text is what the engine stores and diffs,
+ * so an absolute path there makes every command "changed" from another copy. Relative works both
+ * for this repository (main in build/stacks: ../../components/...) and for a user's program that
+ * imports the package (./node_modules/@zerotrust/components/...). A file outside the project (an
+ * inline Automation API program, whose project is a temporary directory, or a package linked from
+ * elsewhere) keeps its absolute path: no relative form of it is stable.
  */
-export function commandPath(absolute: string, cwd: string = pulumi.runtime.getRootDirectory() || process.cwd()): string {
+export function commandPath(absolute: string, root: string = pulumi.runtime.getRootDirectory() || process.cwd(), cwd: string = process.cwd()): string {
+    const inProject = relative(root, absolute);
+    if (inProject === "" || isAbsolute(inProject) || inProject === ".." || inProject.startsWith(`..${sep}`)) return absolute;
     const rel = relative(cwd, absolute).split(sep).join("/");
-    // Outside the project (an inline Automation API program, whose root is not where the provider
-    // runs, or a package linked from elsewhere): no relative form is stable, keep the absolute path.
-    if (rel === "" || isAbsolute(rel) || rel === ".." || rel.startsWith("../")) return absolute;
-    return `./${rel}`;
+    return rel.startsWith("../") ? rel : `./${rel}`;
 }

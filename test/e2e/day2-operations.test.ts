@@ -261,12 +261,12 @@ test.serial("certificate renewal: the preview warns naming each certificate and 
     const notices = warnings.filter((w) => /inside its renewal window/.test(w));
     t.log(`preview warnings:\n${notices.join("\n")}`);
     const expiry = execFileSync("openssl", ["x509", "-noout", "-enddate"], { input: before.alice, encoding: "utf8" }).trim().replace("notAfter=", "");
-    const aliceNotice = notices.find((w) => w.includes(`certificate '${LAB}-alice' (CN=alice)`));
+    const aliceNotice = notices.find((w) => w.includes("certificate 'gateway-client-alice' (CN=alice)"));
     t.truthy(aliceNotice, "alice's certificate is named");
     const seconds = (d: string) => Math.floor(new Date(d).getTime() / 1000);
     t.is(seconds(/expires at (\S+)/.exec(aliceNotice!)![1]), seconds(expiry), "with the expiry it carries");
-    t.true(notices.some((w) => w.includes(`certificate '${LAB}-gateway-server' (CN=${host})`)), "the server certificate too");
-    t.true(planned.includes(`replace ${LAB}-alice-cert`) && planned.includes(`replace ${LAB}-gateway-server-cert`), planned.join(" "));
+    t.true(notices.some((w) => w.includes(`certificate 'gateway-server' (CN=${host})`)), "the server certificate too");
+    t.true(planned.includes("replace gateway-client-alice-cert") && planned.includes("replace gateway-server-cert"), planned.join(" "));
 
     const { result, counts } = await underLoad(t, gatewayAt, before.aliceFiles, "requests during the renewal", () => up(inWindow));
     t.is(result.error, undefined);
