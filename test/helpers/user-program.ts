@@ -3,11 +3,26 @@
 // and the commands run as a user runs them (the real CLI, its diagnostics kept on failure).
 import { execFile } from "child_process";
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "fs";
+import { randomBytes } from "crypto";
 import { tmpdir } from "os";
-import { join } from "path";
+import { dirname, join } from "path";
 import { promisify } from "util";
 
 export const PROJECT_ROOT = join(__dirname, "..", "..", "..");
+
+/**
+ * A user's environment for a program under `work`: its own file backend and passphrase; the node
+ * running the test first on PATH, none of this project's node_modules/.bin (it holds a JavaScript `nft`).
+ */
+export function userEnv(work: string): NodeJS.ProcessEnv {
+    return {
+        ...process.env,
+        PATH: [dirname(process.execPath), ...(process.env.PATH ?? "").split(":").filter((p) => !p.endsWith("node_modules/.bin"))].join(":"),
+        PULUMI_BACKEND_URL: `file://${join(work, "state")}`,
+        PULUMI_CONFIG_PASSPHRASE: randomBytes(24).toString("base64"),
+        PULUMI_SKIP_UPDATE_CHECK: "true",
+    };
+}
 
 export async function run(cmd: string, args: string[], cwd: string, env: NodeJS.ProcessEnv): Promise<string> {
     try {

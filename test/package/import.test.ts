@@ -3,14 +3,13 @@
 // checked on the hosts and destroyed.
 import test from "ava";
 import { execFile } from "child_process";
-import { randomBytes } from "crypto";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync } from "fs";
 import { tmpdir } from "os";
-import { dirname, join } from "path";
+import { join } from "path";
 import { promisify } from "util";
 import { labLayout } from "../../components/hosts/lab";
 import { removeLabLeftovers } from "../helpers/lab";
-import { writeProgram } from "../helpers/user-program";
+import { userEnv, writeProgram } from "../helpers/user-program";
 
 const ROOT = join(__dirname, "..", "..", "..");
 const LAB = "pkg";
@@ -19,15 +18,7 @@ const IP = "/usr/sbin/ip";
 
 const work = mkdtempSync(join(tmpdir(), "zerotrust-package-"));
 const programDir = join(work, "program");
-const env: NodeJS.ProcessEnv = {
-    ...process.env,
-    // Like a user's shell: the node running this test first, none of this project's node_modules/.bin
-    // (it holds a JavaScript `nft`, among others).
-    PATH: [dirname(process.execPath), ...(process.env.PATH ?? "").split(":").filter((p) => !p.endsWith("node_modules/.bin"))].join(":"),
-    PULUMI_BACKEND_URL: `file://${join(work, "state")}`,
-    PULUMI_CONFIG_PASSPHRASE: randomBytes(24).toString("base64"),
-    PULUMI_SKIP_UPDATE_CHECK: "true",
-};
+const env = userEnv(work);
 const timings: Record<string, string> = {};
 let tarball = "";
 let stackCreated = false;

@@ -6,14 +6,13 @@
 // stack whose seeds were random.RandomBytes"), after which the deployer still reaches every node.
 import test from "ava";
 import { execFileSync } from "child_process";
-import { randomBytes } from "crypto";
 import { mkdirSync, mkdtempSync, rmSync } from "fs";
 import { tmpdir } from "os";
-import { dirname, join } from "path";
+import { join } from "path";
 import { labLayout } from "../../components/hosts/lab";
 import { startPing } from "../../scripts/lab/lab-probe";
 import { removeLabLeftovers } from "../helpers/lab";
-import { PROJECT_ROOT, npmInstall, pack, packAtCommit, run, writeProgram } from "../helpers/user-program";
+import { PROJECT_ROOT, npmInstall, pack, packAtCommit, run, userEnv, writeProgram } from "../helpers/user-program";
 
 /**
  * The release existing stacks run: the last one users were given. Move it forward with each
@@ -29,14 +28,7 @@ const PAIRS: [string, string][] = [["a", "b"], ["b", "c"], ["c", "a"]];
 
 const work = mkdtempSync(join(tmpdir(), "zerotrust-upgrade-"));
 const programDir = join(work, "program");
-const env: NodeJS.ProcessEnv = {
-    ...process.env,
-    // Like a user's shell: none of this project's node_modules/.bin (it holds a JavaScript `nft`).
-    PATH: [dirname(process.execPath), ...(process.env.PATH ?? "").split(":").filter((p) => !p.endsWith("node_modules/.bin"))].join(":"),
-    PULUMI_BACKEND_URL: `file://${join(work, "state")}`,
-    PULUMI_CONFIG_PASSPHRASE: randomBytes(24).toString("base64"),
-    PULUMI_SKIP_UPDATE_CHECK: "true",
-};
+const env = userEnv(work);
 const pulumi = (...args: string[]) => run("pulumi", [...args, "--non-interactive", "--color", "never"], programDir, env);
 let stackCreated = false;
 
